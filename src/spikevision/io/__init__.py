@@ -1,0 +1,24 @@
+"""Input/output: the ``.dat`` camera format, an HDF5 container, ``.npy``/``.npz``."""
+
+from .atomic import atomic_open, atomic_path
+from .container import read_h5, write_h5
+from .dat import SENSORS, DatWriter, frame_bytes, pack_frames, read_dat, resolve_size, unpack_frames, write_dat
+from .formats import SUFFIXES, load, save
+
+__all__ = [
+    "SENSORS",
+    "SUFFIXES",
+    "DatWriter",
+    "atomic_open",
+    "atomic_path",
+    "frame_bytes",
+    "load",
+    "pack_frames",
+    "read_dat",
+    "read_h5",
+    "resolve_size",
+    "save",
+    "unpack_frames",
+    "write_dat",
+    "write_h5",
+]
