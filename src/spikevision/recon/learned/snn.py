@@ -1,0 +1,112 @@
+"""Spiking U-Net reconstructor (``method="snn"``), LIF neurons trained with surrogate gradients.
+
+After the idea of Zhao et al., "Spike Camera Image Reconstruction Using Deep
+Spiking Neural Networks" (TCSVT 2024): the spike window is fed to a spiking
+network step by step, so spikes stay spikes inside the network; a
+non-spiking output neuron integrates its input current over the steps and its
+final membrane potential is the image.
+
+* Time steps: the 41-frame window is cut into groups of ``group`` frames
+  centred on the centre frame (edge groups are zero-padded to ``group``
+  frames); step ``k`` receives group ``k`` as ``group`` binary input channels.
+* Layers (multi-step, ``[T, B, C, H, W]``): conv -> BatchNorm -> LIF
+  (spikingjelly ``LIFNode``, tau = 2, hard reset, ATan surrogate), an
+  encoder at 1, 1/2 and 1/4 resolution and a decoder with skip connections.
+* Readout: a conv on the last spike layer gives an input current per step; the
+  output neuron is an integrator without threshold, so the image is the mean
+  current over the steps, plus a residual on the window's mean rate.
+
+Built on spikingjelly (``pip install --no-deps spikingjelly==2.0.0``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .blocks import frame_groups
+
+__all__ = ["SNNConfig", "SpikingReconNet"]
+
+
+def _sj():
+    try:
+        from spikingjelly.activation_based import functional, layer, neuron, surrogate
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError("the SNN reconstructor needs spikingjelly: pip install --no-deps spikingjelly==2.0.0") from exc
+    return functional, layer, neuron, surrogate
+
+
+@dataclass(frozen=True)
+class SNNConfig:
+    """Architecture settings (stored with the weights)."""
+
+    window: int = 41
+    rate_ratio: float = 0.6
+    group: int = 5
+    width: int = 16
+    tau: float = 2.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _SpikingConv(nn.Sequential):
+    def __init__(self, cin: int, cout: int, tau: float, stride: int = 1) -> None:
+        functional, layer, neuron, surrogate = _sj()
+        super().__init__(
+            layer.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False, step_mode="m"),
+            layer.BatchNorm2d(cout, step_mode="m"),
+            neuron.LIFNode(tau=tau, surrogate_function=surrogate.ATan(), detach_reset=True, step_mode="m"),
+        )
+
+
+class SpikingReconNet(nn.Module):
+    """Spike window ``(B, 41, H, W)`` (0/1 floats) -> image ``(B, 1, H, W)``."""
+
+    def __init__(self, cfg: SNNConfig = SNNConfig()) -> None:
+        super().__init__()
+        self.cfg = cfg
+        c, g, tau = cfg.width, cfg.group, cfg.tau
+        self.groups = frame_groups(cfg.window, g)
+        self.enc0 = _SpikingConv(g, c, tau)
+        self.enc1 = nn.Sequential(_SpikingConv(c, 2 * c, tau, stride=2), _SpikingConv(2 * c, 2 * c, tau))
+        self.enc2 = nn.Sequential(_SpikingConv(2 * c, 4 * c, tau, stride=2), _SpikingConv(4 * c, 4 * c, tau))
+        self.dec1 = _SpikingConv(6 * c, 2 * c, tau)
+        self.dec0 = _SpikingConv(3 * c, c, tau)
+        self.readout = nn.Conv2d(c, 1, 3, padding=1)
+
+    def _steps(self, window: torch.Tensor) -> torch.Tensor:
+        g = self.cfg.group
+        steps = []
+        for a, b in self.groups:
+            x = window[:, a:b]
+            if b - a < g:
+                pad = torch.zeros_like(window[:, : g - (b - a)])
+                x = torch.cat([pad, x], 1) if a == 0 else torch.cat([x, pad], 1)
+            steps.append(x)
+        return torch.stack(steps, 0)  # (T, B, g, H, W)
+
+    def forward(self, window: torch.Tensor) -> torch.Tensor:
+        functional, _, _, _ = _sj()
+        b, t, h, w = window.shape
+        if t != self.cfg.window:
+            raise ValueError(f"expected a {self.cfg.window}-frame window, got {t} frames")
+        functional.reset_net(self)
+        pad_h, pad_w = (-h) % 4, (-w) % 4
+        x = F.pad(window, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else window
+        seq = self._steps(x)
+        e0 = self.enc0(seq)
+        e1 = self.enc1(e0)
+        e2 = self.enc2(e1)
+        up = lambda s: F.interpolate(s.flatten(0, 1), scale_factor=2, mode="nearest").unflatten(0, s.shape[:2])
+        d1 = self.dec1(torch.cat([up(e2), e1], 2))
+        d0 = self.dec0(torch.cat([up(d1), e0], 2))
+        current = self.readout(d0.flatten(0, 1)).unflatten(0, d0.shape[:2])  # (T, B, 1, H, W)
+        mean_rate = x.mean(1, keepdim=True) / self.cfg.rate_ratio
+        img = mean_rate + current.mean(0)
+        functional.reset_net(self)
+        return img[..., :h, :w]

@@ -1,0 +1,113 @@
+"""Learned reconstructors: building blocks, shapes, gradients, weights loading, bad input."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from spikevision.recon.learned import load_model, reconstruct_learned  # noqa: E402
+from spikevision.recon.learned.blocks import frame_groups, warp_groups, warp_window  # noqa: E402
+from spikevision.recon.learned.cnn import AlignedReconNet, CNNConfig  # noqa: E402
+from spikevision.weights import WeightsError, registry  # noqa: E402
+
+
+def test_frame_groups_partition_the_window():
+    for t, size in [(41, 5), (41, 3), (21, 5), (9, 9)]:
+        g = frame_groups(t, size)
+        covered = [i for a, b in g for i in range(a, b)]
+        assert covered == list(range(t)), (t, size, g)
+        centre = [(a, b) for a, b in g if a <= (t - 1) // 2 < b][0]
+        assert (centre[0] + centre[1] - 1) / 2 == (t - 1) // 2  # centre group is centred
+
+
+def test_warp_window_aligns_a_translating_pattern():
+    # A dot moving right at 1 px/frame (integral, so bilinear resampling is exact):
+    # after alignment every frame matches the centre frame.
+    t, h, w = 9, 16, 32
+    frames = torch.zeros(1, t, h, w)
+    for i in range(t):
+        frames[0, i, 8, 12 + (i - 4)] = 1
+    vel = torch.zeros(1, 2, h, w)
+    vel[:, 0] = 1.0
+    out = warp_window(frames, vel)
+    for i in range(t):
+        assert torch.allclose(out[0, i], frames[0, 4], atol=1e-5)
+    g = warp_groups(frames, vel, [(0, 3), (3, 6), (6, 9)])
+    assert torch.allclose(g[0, 0], g[0, 1], atol=1e-5) and torch.allclose(g[0, 2], g[0, 1], atol=1e-5)
+
+
+def test_zero_velocity_is_identity(rng):
+    x = torch.from_numpy((rng.random((2, 5, 6, 7)) < 0.5).astype(np.float32))
+    assert torch.allclose(warp_window(x, torch.zeros(2, 2, 6, 7)), x, atol=1e-6)
+
+
+def test_cnn_shapes_odd_sizes_and_gradients():
+    net = AlignedReconNet(CNNConfig())
+    x = (torch.rand(2, 41, 30, 45) < 0.3).float()
+    img, vel = net(x)
+    assert img.shape == (2, 1, 30, 45) and vel.shape == (2, 2, 30, 45)
+    img.mean().backward()
+    assert all(p.grad is not None for p in net.parameters() if p.requires_grad)
+    with pytest.raises(ValueError, match="41-frame"):
+        net(torch.zeros(1, 40, 16, 16))
+
+
+def test_snn_shapes_and_gradients():
+    pytest.importorskip("spikingjelly")
+    from spikevision.recon.learned.snn import SNNConfig, SpikingReconNet
+
+    net = SpikingReconNet(SNNConfig(width=8))
+    x = (torch.rand(2, 41, 20, 28) < 0.3).float()
+    img = net(x)
+    assert img.shape == (2, 1, 20, 28)
+    img.mean().backward()
+    grads = [p.grad for p in net.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads) and any(float(g.abs().sum()) > 0 for g in grads[:2])
+
+
+def test_load_model_from_file_and_bad_files(tmp_path):
+    net = AlignedReconNet(CNNConfig())
+    torch.save({"model": net.state_dict(), "model_name": "cnn", "model_args": {}}, tmp_path / "w.pt")
+    m = load_model("cnn", str(tmp_path / "w.pt"))
+    window = (np.random.default_rng(0).random((41, 16, 24)) < 0.3).astype(np.uint8)
+    out = reconstruct_learned(window, model="cnn", weights=str(tmp_path / "w.pt"))
+    assert out.shape == (16, 24) and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+    batch = reconstruct_learned(np.stack([window, window]), model="cnn", weights=str(tmp_path / "w.pt"))
+    assert batch.shape == (2, 16, 24) and np.allclose(batch[0], out, atol=1e-5)
+    assert m is load_model("cnn", str(tmp_path / "w.pt"))  # cached
+    (tmp_path / "bad.pt").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="not a readable weights file"):
+        load_model("cnn", str(tmp_path / "bad.pt"))
+    with pytest.raises(ValueError, match="not 'snn'"):
+        load_model("snn", str(tmp_path / "w.pt"))
+    with pytest.raises(FileNotFoundError):
+        load_model("cnn", str(tmp_path / "missing.pt"))
+    with pytest.raises(ValueError, match="unknown learned model"):
+        load_model("gan")
+    with pytest.raises(ValueError, match="41-frame"):
+        reconstruct_learned(window[:40], model="cnn", weights=str(tmp_path / "w.pt"))
+    with pytest.raises(TypeError):
+        reconstruct_learned(window.astype(np.float32) * 0.5, model="cnn", weights=str(tmp_path / "w.pt"))
+    with pytest.raises(ValueError, match="shape"):
+        reconstruct_learned(window[0], model="cnn", weights=str(tmp_path / "w.pt"))
+
+
+@pytest.mark.parametrize("model", ["cnn", "snn"])
+def test_shipped_weights_load_and_reconstruct(model):
+    name = {"cnn": "recon_cnn", "snn": "recon_snn"}[model]
+    if name not in registry():
+        pytest.skip(f"{name} weights not shipped")
+    if model == "snn":
+        pytest.importorskip("spikingjelly")
+    window = (np.random.default_rng(0).random((41, 24, 32)) < 0.3).astype(np.uint8)
+    out = reconstruct_learned(window, model=model)
+    assert out.shape == (24, 32) and np.isfinite(out).all()
+
+
+def test_missing_shipped_weights_error(monkeypatch):
+    import spikevision.weights as W
+
+    monkeypatch.setattr(W, "registry", lambda path=None: {})
+    load_model.cache_clear()
+    with pytest.raises(WeightsError, match="unknown weights"):
+        load_model("cnn")
