@@ -6,8 +6,11 @@ import pytest
 
 import spikevision
 
-MODULES = ["spikevision", "spikevision.io", "spikevision.stream", "spikevision.weights"]
-OPTIONAL = ["spikevision.sim", "spikevision.recon", "spikevision.metrics", "spikevision.viz", "spikevision.flow", "spikevision.comm"]
+MODULES = [
+    "spikevision", "spikevision.io", "spikevision.stream", "spikevision.weights", "spikevision.sim",
+    "spikevision.recon", "spikevision.recon.learned", "spikevision.metrics", "spikevision.viz",
+]
+OPTIONAL = ["spikevision.flow", "spikevision.comm"]
 
 
 @pytest.mark.parametrize("name", MODULES + OPTIONAL)

@@ -1,0 +1,63 @@
+"""Optical flow from spike streams: a classical baseline and a learned spike-flow network.
+
+>>> from spikevision.flow import estimate_flow
+>>> flow = estimate_flow(stream, t0=100, dt=20, method="spikeflow")   # doctest: +SKIP  (H, W, 2) float32 px
+
+* :func:`estimate_flow` / :func:`flow_between` — one entry point, methods
+  ``"spikeflow"`` (learned), ``"classical"`` (TFP + DIS baseline), ``"farneback"``.
+* :mod:`.classical` — the baseline; :mod:`.net`, :mod:`.representation`,
+  :mod:`.corr`, :mod:`.update` — the network (torch, imported lazily);
+  :mod:`.train` — its training loop; :mod:`.synthetic` — training scenes.
+* :mod:`.datasets` — SPIFT / PHM and synthetic-layout readers;
+  :func:`evaluate_synthetic` — AEE / PO% per scene and mean.
+
+Metrics live in :mod:`spikevision.metrics.flow`, pictures in
+:mod:`spikevision.viz.flow`, ``.flo`` files in :mod:`spikevision.io.flo`.
+Importing this package does not import torch.
+"""
+
+from .api import (
+    LEARNED_WEIGHTS,
+    FlowMethod,
+    UnknownFlowMethodError,
+    estimate_flow,
+    export_flow_weights,
+    flow_between,
+    list_flow_methods,
+    load_flow_model,
+)
+from .classical import ClassicalFlow, classical_flow_images, classical_flow_windows
+from .datasets import (
+    SPIFT_SIZE,
+    FlowPair,
+    SyntheticFlowItem,
+    find_spift_pairs,
+    iter_spift_pairs,
+    read_spift_pair,
+    read_synthetic_item,
+    synthetic_flow_items,
+)
+from .evaluate import evaluate_synthetic
+
+__all__ = [
+    "estimate_flow",
+    "flow_between",
+    "list_flow_methods",
+    "FlowMethod",
+    "UnknownFlowMethodError",
+    "load_flow_model",
+    "export_flow_weights",
+    "LEARNED_WEIGHTS",
+    "ClassicalFlow",
+    "classical_flow_images",
+    "classical_flow_windows",
+    "SPIFT_SIZE",
+    "FlowPair",
+    "find_spift_pairs",
+    "read_spift_pair",
+    "iter_spift_pairs",
+    "SyntheticFlowItem",
+    "synthetic_flow_items",
+    "read_synthetic_item",
+    "evaluate_synthetic",
+]

@@ -3,6 +3,7 @@
 from .atomic import atomic_open, atomic_path
 from .container import read_h5, write_h5
 from .dat import SENSORS, DatWriter, frame_bytes, pack_frames, read_dat, resolve_size, unpack_frames, write_dat
+from .flo import read_flo, write_flo
 from .formats import SUFFIXES, load, save
 
 __all__ = [
@@ -15,10 +16,12 @@ __all__ = [
     "load",
     "pack_frames",
     "read_dat",
+    "read_flo",
     "read_h5",
     "resolve_size",
     "save",
     "unpack_frames",
     "write_dat",
+    "write_flo",
     "write_h5",
 ]

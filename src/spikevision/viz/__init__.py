@@ -1,0 +1,7 @@
+"""Pictures and videos: image/spike-stream export (:mod:`.export`); flow colouring lives in :mod:`.flow`."""
+
+from __future__ import annotations
+
+from .export import IMAGE_SUFFIXES, export_spikes, spike_frames, to_uint8, write_images, write_png, write_video
+
+__all__ = ["to_uint8", "spike_frames", "write_images", "write_png", "write_video", "export_spikes", "IMAGE_SUFFIXES"]

@@ -6,7 +6,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["conv", "ConvBlock", "warp_window", "warp_groups", "frame_groups", "subwindow_rates", "SUBWINDOWS"]
+__all__ = [
+    "conv", "ConvBlock", "warp_window", "warp_groups", "frame_groups", "subwindow_rates", "SUBWINDOWS",
+    "lk_velocity", "pyramid_lk",
+]
 
 #: The five overlapping 9-frame sub-windows of a 41-frame window, as (start, stop).
 SUBWINDOWS = ((0, 9), (8, 17), (16, 25), (24, 33), (32, 41))
@@ -33,14 +36,15 @@ def subwindow_rates(window: torch.Tensor) -> torch.Tensor:
     return torch.stack([window[:, a:b].mean(1) for a, b in SUBWINDOWS], 1)
 
 
-def warp_window(window: torch.Tensor, velocity: torch.Tensor) -> torch.Tensor:
+def warp_window(window: torch.Tensor, velocity: torch.Tensor, *, mode: str = "bilinear") -> torch.Tensor:
     """Align every frame of a window to its centre frame under constant velocity.
 
     ``window`` is ``(B, T, H, W)``; ``velocity`` ``(B, 2, H, W)`` in pixels per frame
     (u right, v down): the scene point at ``x`` in the centre frame is at
     ``x + velocity * (t - c)`` in frame ``t``. Frame ``t`` is resampled there
-    (bilinear, border values outside), so the result is ``(B, T, H, W)`` with
-    every frame registered to the centre.
+    (``mode`` "bilinear", or "nearest", which keeps binary spikes binary; border
+    values outside), so the result is ``(B, T, H, W)`` with every frame
+    registered to the centre.
     """
     b, t, h, w = window.shape
     c = (t - 1) / 2
@@ -56,7 +60,7 @@ def warp_window(window: torch.Tensor, velocity: torch.Tensor) -> torch.Tensor:
     gx = 2 * px / max(w - 1, 1) - 1
     gy = 2 * py / max(h - 1, 1) - 1
     grid = torch.stack([gx, gy], -1).reshape(b * t, h, w, 2)
-    out = F.grid_sample(window.reshape(b * t, 1, h, w), grid, mode="bilinear", padding_mode="border", align_corners=True)
+    out = F.grid_sample(window.reshape(b * t, 1, h, w), grid, mode=mode, padding_mode="border", align_corners=True)
     return out.reshape(b, t, h, w)
 
 
@@ -93,3 +97,69 @@ def warp_groups(window: torch.Tensor, velocity: torch.Tensor, groups: list[tuple
     grid = torch.stack([2 * px / max(w - 1, 1) - 1, 2 * py / max(h - 1, 1) - 1], -1).reshape(b * g, h, w, 2)
     out = F.grid_sample(rates.reshape(b * g, 1, h, w), grid, mode="bilinear", padding_mode="border", align_corners=True)
     return out.reshape(b, g, h, w)
+
+
+def _gauss_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of ``(N, C, H, W)`` with reflect padding."""
+    r = max(1, int(round(3 * sigma)))
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) / sigma) ** 2)
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.pad(x, (r, r, r, r), mode="replicate")
+    x = F.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+def lk_velocity(rates: torch.Tensor, times: torch.Tensor, *, iters: int = 3, sigma: float = 1.5,
+                window: float = 4.0, eps: float = 1e-4, init: torch.Tensor | None = None) -> torch.Tensor:
+    """Lucas-Kanade velocity from a few sub-window rate images, coarse refinement by warping.
+
+    ``rates`` is ``(B, K, H, W)``: mean spike rate of ``K`` sub-windows whose
+    centre times (in frames, relative to the window centre) are ``times`` ``(K,)``.
+    Brightness constancy ``I_x u + I_y v + I_t = 0`` is solved in least squares
+    over a Gaussian neighbourhood (``window``), where ``I_t`` is the slope of a
+    straight-line fit through the ``K`` (already warped) rate images. Each
+    iteration warps the rates by the current estimate (``init`` or zero) and
+    solves for the remainder. Returns ``(B, 2, H, W)`` in pixels per frame (u right, v down).
+    No learned parameters; differentiable.
+    """
+    b, k, h, w = rates.shape
+    sm = _gauss_blur(rates, sigma)
+    vel = rates.new_zeros(b, 2, h, w) if init is None else init.clone()
+    tt = times.to(rates) - times.to(rates).mean()
+    denom = (tt**2).sum().clamp_min(eps)
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=rates.dtype, device=rates.device),
+                            torch.arange(w, dtype=rates.dtype, device=rates.device), indexing="ij")
+    for _ in range(iters):
+        px = xs + vel[:, 0, None] * tt[None, :, None, None]
+        py = ys + vel[:, 1, None] * tt[None, :, None, None]
+        grid = torch.stack([2 * px / max(w - 1, 1) - 1, 2 * py / max(h - 1, 1) - 1], -1).reshape(b * k, h, w, 2)
+        warped = F.grid_sample(sm.reshape(b * k, 1, h, w), grid, mode="bilinear", padding_mode="border",
+                               align_corners=True).reshape(b, k, h, w)
+        mean = warped.mean(1, keepdim=True)
+        it = (warped * tt[None, :, None, None]).sum(1, keepdim=True) / denom
+        ix = (F.pad(mean, (1, 1, 0, 0), mode="replicate")[..., 2:] - F.pad(mean, (1, 1, 0, 0), mode="replicate")[..., :-2]) / 2
+        iy = (F.pad(mean, (0, 0, 1, 1), mode="replicate")[..., 2:, :] - F.pad(mean, (0, 0, 1, 1), mode="replicate")[..., :-2, :]) / 2
+        s = _gauss_blur(torch.cat([ix * ix, ix * iy, iy * iy, ix * it, iy * it], 1), window)
+        sxx, sxy, syy, sxt, syt = s.unbind(1)
+        reg = eps + 1e-3 * (sxx + syy)
+        det = (sxx + reg) * (syy + reg) - sxy**2
+        du = -((syy + reg) * sxt - sxy * syt) / det
+        dv = -((sxx + reg) * syt - sxy * sxt) / det
+        vel = vel + torch.stack([du, dv], 1).clamp(-1.0, 1.0)
+    return vel
+
+
+def pyramid_lk(rates: torch.Tensor, times: torch.Tensor, *, levels: tuple[int, ...] = (4, 2), iters: int = 4) -> torch.Tensor:
+    """Coarse-to-fine :func:`lk_velocity` over average-pooled copies (factors ``levels``).
+
+    Large motions are found at the coarse level, where they span few pixels, and
+    refined at the finer ones. Returns ``(B, 2, H, W)`` in full-resolution px/frame.
+    """
+    h, w = rates.shape[-2:]
+    vel = None
+    for f in levels:
+        r = F.avg_pool2d(rates, f) if f > 1 else rates
+        init = None if vel is None else F.interpolate(vel, size=r.shape[-2:], mode="bilinear", align_corners=False) / f
+        vel = lk_velocity(r, times, iters=iters, init=init) * f
+    return F.interpolate(vel, size=(h, w), mode="bilinear", align_corners=False)

@@ -6,7 +6,8 @@ scene moves during it, so plain averaging blurs. The network
 
 1. computes a **multi-window representation** (spike rates in five overlapping
    9-frame sub-windows) and estimates from it a per-pixel **velocity field**
-   at 1/4 resolution (pixels per frame);
+   (pixels per frame): coarse-to-fine Lucas-Kanade on the sub-windows, refined
+   by a small CNN at 1/4 resolution;
 2. **aligns** groups of 5 spike frames to the centre frame with that velocity
    (constant velocity over ~2 ms, which is what a 20 kHz camera sees);
 3. feeds the raw window (exact spike timing for static parts), the aligned
@@ -24,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import ConvBlock, conv, frame_groups, subwindow_rates, warp_groups
+from .blocks import SUBWINDOWS, ConvBlock, conv, frame_groups, pyramid_lk, subwindow_rates, warp_groups
 
 __all__ = ["CNNConfig", "AlignedReconNet"]
 
@@ -44,13 +45,18 @@ class CNNConfig:
 
 
 class VelocityNet(nn.Module):
-    """Sub-window rates ``(B, 5, H, W)`` -> velocity ``(B, 2, H, W)`` in px/frame."""
+    """Sub-window rates ``(B, 5, H, W)`` -> velocity ``(B, 2, H, W)`` in px/frame.
+
+    A coarse-to-fine Lucas-Kanade estimate (no parameters) gives the motion; a
+    small CNN at 1/4 resolution sees it with the rates and adds a correction
+    (zero at initialisation), e.g. where texture is too weak for Lucas-Kanade.
+    """
 
     def __init__(self, width: int) -> None:
         super().__init__()
+        self.register_buffer("times", torch.tensor([(a + b - 1) / 2 - 20 for a, b in SUBWINDOWS]), persistent=False)
         self.body = nn.Sequential(
-            ConvBlock(5, width // 2, stride=2),
-            ConvBlock(width // 2, width, stride=2),
+            ConvBlock(5 + 2, width),
             ConvBlock(width, width),
             nn.Sequential(conv(width, width, dilation=2), nn.LeakyReLU(0.1, inplace=True)),
             ConvBlock(width, width),
@@ -61,8 +67,10 @@ class VelocityNet(nn.Module):
 
     def forward(self, rates: torch.Tensor) -> torch.Tensor:
         h, w = rates.shape[-2:]
-        v = self.head(self.body(rates))  # 1/4 resolution
-        return F.interpolate(v, size=(h, w), mode="bilinear", align_corners=False)
+        lk = pyramid_lk(rates, self.times)
+        small = torch.cat([F.avg_pool2d(rates, 4), F.avg_pool2d(lk, 4)], 1)
+        v = self.head(self.body(small))  # 1/4 resolution
+        return lk + F.interpolate(v, size=(h, w), mode="bilinear", align_corners=False)
 
 
 class AlignedReconNet(nn.Module):

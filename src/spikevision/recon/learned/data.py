@@ -1,7 +1,9 @@
 """Training data for the learned reconstructors: moving natural images through the camera model.
 
 Nothing is downloaded: images come from scikit-image's bundled set (those that
-ship inside the wheel) and from the synthetic scene generator. Each sample is a
+ship inside the wheel) and from the procedural textures of the scene generator
+(dead leaves, noise, gratings, checkers), zoomed out with an area filter so
+crops are as densely textured as real street scenes. Each sample is a
 ``window``-frame spike window of a ``patch x patch`` crop whose content moves
 with a random affine motion (translation up to ``max_speed`` px/frame, small
 rotation and zoom), simulated with :func:`spikevision.sim.fire`, together with
@@ -16,7 +18,7 @@ the centre is ``m + z r + w (-r_y, r_x)`` with ``r = p - p_c`` (u right, v down)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -41,10 +43,15 @@ class ReconDataConfig:
     still_fraction: float = 0.1
     max_rotation: float = 0.003
     max_zoom: float = 0.003
-    scale_range: tuple[float, float] = (0.5, 1.5)
-    gain_range: tuple[float, float] = (0.25, 1.1)
-    gamma_range: tuple[float, float] = (0.6, 1.6)
+    scale_range: tuple[float, float] = (1.0, 3.0)
+    gain_range: tuple[float, float] = (0.5, 1.15)
+    low_light_fraction: float = 0.15
+    low_light_gain: tuple[float, float] = (0.12, 0.5)
+    gamma_range: tuple[float, float] = (0.7, 1.4)
     noisy_fraction: float = 0.15
+    min_detail: float = 0.03
+    reject_flat: float = 0.8
+    procedural: int = 24
     pool: tuple[str, ...] = field(default=POOL_NAMES)
 
 
@@ -66,19 +73,43 @@ def _to_gray(img: np.ndarray, rng: np.random.Generator | None = None) -> np.ndar
 
 
 @lru_cache(maxsize=4)
-def image_pool(names: tuple[str, ...] = POOL_NAMES) -> tuple[np.ndarray, ...]:
-    """The training images as ``float32`` arrays (colour kept; converted per sample)."""
+def image_pool(names: tuple[str, ...] = POOL_NAMES, procedural: int = 24) -> tuple[tuple[np.ndarray, ...], ...]:
+    """The training images, grey ``float32`` in [0, 1], each as a small pyramid.
+
+    Sources: scikit-image's bundled photos (Rec. 709 luma) and ``procedural``
+    textures (dead leaves, noise, gratings, checkers) from
+    :func:`spikevision.sim.make_texture`. Entry ``i`` is a tuple of the image
+    zoomed out by the factors :data:`LEVELS` (area filter, so no aliasing).
+    """
+    import cv2
     import skimage.data as d
 
+    from ...sim import make_texture
+
+    imgs = [_to_gray(np.asarray(getattr(d, n)())) for n in names]
+    kinds = ("dead_leaves", "dead_leaves", "dead_leaves", "noise", "grating", "checker")
+    for i in range(procedural):
+        tex = make_texture(kinds[i % len(kinds)], size=(384, 384), seed=10_000 + i).raster
+        imgs.append(np.clip(np.asarray(tex, np.float32), 0, 1))
     out = []
-    for n in names:
-        img = np.asarray(getattr(d, n)())
-        if img.dtype == np.bool_:
-            img = img.astype(np.float32)
-        elif img.dtype != np.uint8:
-            img = (np.clip(img, 0, 1) * 255).astype(np.uint8)
-        out.append(img)
+    for img in imgs:
+        h, w = img.shape
+        levels = tuple(
+            np.ascontiguousarray(img) if f == 1 else cv2.resize(img, (max(1, int(w / f)), max(1, int(h / f))), interpolation=cv2.INTER_AREA)
+            for f in LEVELS
+        )
+        out.append(levels)
     return tuple(out)
+
+
+#: Zoom-out factors of the image pyramid.
+LEVELS = (1.0, 1.5, 2.0, 3.0)
+
+
+def _detail(img: np.ndarray) -> float:
+    """Mean absolute Laplacian: how much fine texture a crop holds (REDS frames: ~0.09-0.13)."""
+    lap = img[1:-1, 1:-1] * 4 - img[:-2, 1:-1] - img[2:, 1:-1] - img[1:-1, :-2] - img[1:-1, 2:]
+    return float(np.abs(lap).mean())
 
 
 def _affine(c: np.ndarray, s: float, m: np.ndarray, w: float, z: float, dt: float, pc: np.ndarray) -> np.ndarray:
@@ -91,42 +122,70 @@ def _affine(c: np.ndarray, s: float, m: np.ndarray, w: float, z: float, dt: floa
 
 
 def make_sample(rng: np.random.Generator, cfg: ReconDataConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Intensity frames ``(window, P, P)`` and velocity ``(2, P, P)`` of one moving crop."""
+    """Intensity frames ``(window, P, P)`` and velocity ``(2, P, P)`` of one moving crop.
+
+    Crops with little fine texture are redrawn with probability ``reject_flat``
+    (the REDS scenes the models are judged on are dense street scenes).
+    """
+    for _ in range(8):
+        frames, vel = _draw(rng, cfg)
+        if len(frames):
+            return frames, vel
+    return _draw(rng, replace(cfg, reject_flat=0.0))
+
+
+def _draw(rng: np.random.Generator, cfg: ReconDataConfig) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
-    pool = image_pool(cfg.pool)
-    src = _to_gray(pool[rng.integers(len(pool))], rng)
-    if rng.random() < 0.5:
-        src = src[:, ::-1]
-    if rng.random() < 0.3:
-        src = src.T
-    src = np.ascontiguousarray(src)
+    pool = image_pool(cfg.pool, cfg.procedural)
     p, t = cfg.patch, cfg.window
-    s = float(np.exp(rng.uniform(np.log(cfg.scale_range[0]), np.log(cfg.scale_range[1]))))
+    tc = (t - 1) / 2
+    pc = np.array([(p - 1) / 2, (p - 1) / 2])
+    levels = pool[rng.integers(len(pool))]
+    f = float(np.exp(rng.uniform(np.log(cfg.scale_range[0]), np.log(cfg.scale_range[1]))))
+    lvl = int(np.argmin([abs(np.log(f / x)) for x in LEVELS]))
+    src = levels[lvl]
+    need = (p * 1.6 + 2 * cfg.max_speed * tc + 8)
+    while lvl > 0 and min(src.shape) < need:
+        lvl -= 1
+        src = levels[lvl]
+    s = f / LEVELS[lvl] if lvl else max(f, 0.8)
+    s = float(np.clip(s, 0.8, 1.25))
+    flip_x, transpose = rng.random() < 0.5, rng.random() < 0.3
     still = rng.random() < cfg.still_fraction
     speed = 0.0 if still else rng.uniform(0, cfg.max_speed)
     ang = rng.uniform(0, 2 * np.pi)
     m = np.array([np.cos(ang), np.sin(ang)]) * speed
     w = 0.0 if still else rng.uniform(-cfg.max_rotation, cfg.max_rotation)
     z = 0.0 if still else rng.uniform(-cfg.max_zoom, cfg.max_zoom)
-    tc = (t - 1) / 2
     reach = s * (p / 2 + cfg.max_speed * tc + 4) * 1.5
     h, wd = src.shape
     cx = rng.uniform(min(reach, wd / 2), max(wd - reach, wd / 2))
     cy = rng.uniform(min(reach, h / 2), max(h - reach, h / 2))
     c = np.array([cx, cy])
-    pc = np.array([(p - 1) / 2, (p - 1) / 2])
-    gain = rng.uniform(*cfg.gain_range)
+    gain = rng.uniform(*cfg.low_light_gain) if rng.random() < cfg.low_light_fraction else rng.uniform(*cfg.gain_range)
     gamma = rng.uniform(*cfg.gamma_range)
-    frames = np.empty((t, p, p), np.float32)
-    for i in range(t):
+
+    def render(i: int) -> np.ndarray:
         a = _affine(c, s, m, w, z, i - tc, pc)
-        frames[i] = cv2.warpAffine(src, a, (p, p), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
+        return cv2.warpAffine(src, a, (p, p), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
+
+    frames = np.empty((t, p, p), np.float32)
+    frames[t // 2] = render(t // 2)
+    if _detail(frames[t // 2]) < cfg.min_detail and rng.random() < cfg.reject_flat:
+        return frames[:0], np.empty((2, p, p), np.float32)  # rejected before rendering the rest
+    for i in range(t):
+        if i != t // 2:
+            frames[i] = render(i)
     frames = np.clip(gain * np.power(np.clip(frames, 0, 1), gamma), 0, 1)
     yy, xx = np.mgrid[0:p, 0:p].astype(np.float32)
     rx, ry = xx - pc[0], yy - pc[1]
     vel = np.stack([m[0] + z * rx - w * ry, m[1] + z * ry + w * rx]).astype(np.float32)
-    return frames, vel
+    if flip_x:  # mirror the rendered sample (and its velocity field)
+        frames, vel = frames[:, :, ::-1], vel[:, :, ::-1] * np.array([-1, 1], np.float32)[:, None, None]
+    if transpose:
+        frames, vel = frames.transpose(0, 2, 1), vel[::-1].transpose(0, 2, 1)
+    return np.ascontiguousarray(frames), np.ascontiguousarray(vel)
 
 
 def make_batch(rng: np.random.Generator, batch: int, cfg: ReconDataConfig, *, settings=None, noisy_settings=None):

@@ -6,7 +6,10 @@ network step by step, so spikes stay spikes inside the network; a
 non-spiking output neuron integrates its input current over the steps and its
 final membrane potential is the image.
 
-* Time steps: the 41-frame window is cut into groups of ``group`` frames
+* Alignment (``align=True``): a coarse-to-fine Lucas-Kanade velocity (no
+  learned parameters) moves every spike to where its scene point is at the
+  centre frame, by nearest-neighbour resampling, so the input stays binary.
+* Time steps: the (aligned) 41-frame window is cut into groups of ``group`` frames
   centred on the centre frame (edge groups are zero-padded to ``group``
   frames); step ``k`` receives group ``k`` as ``group`` binary input channels.
 * Layers (multi-step, ``[T, B, C, H, W]``): conv -> BatchNorm -> LIF
@@ -27,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import frame_groups
+from .blocks import SUBWINDOWS, frame_groups, pyramid_lk, subwindow_rates, warp_window
 
 __all__ = ["SNNConfig", "SpikingReconNet"]
 
@@ -49,6 +52,7 @@ class SNNConfig:
     group: int = 5
     width: int = 16
     tau: float = 2.0
+    align: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -78,6 +82,8 @@ class SpikingReconNet(nn.Module):
         self.dec1 = _SpikingConv(6 * c, 2 * c, tau)
         self.dec0 = _SpikingConv(3 * c, c, tau)
         self.readout = nn.Conv2d(c, 1, 3, padding=1)
+        self.register_buffer("times", torch.tensor([(a + b - 1) / 2 - (cfg.window - 1) / 2 for a, b in SUBWINDOWS]),
+                             persistent=False)
 
     def _steps(self, window: torch.Tensor) -> torch.Tensor:
         g = self.cfg.group
@@ -98,6 +104,10 @@ class SpikingReconNet(nn.Module):
         functional.reset_net(self)
         pad_h, pad_w = (-h) % 4, (-w) % 4
         x = F.pad(window, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else window
+        if self.cfg.align:
+            with torch.no_grad():
+                vel = pyramid_lk(subwindow_rates(x), self.times)
+            x = warp_window(x, vel, mode="nearest")  # still binary spikes
         seq = self._steps(x)
         e0 = self.enc0(seq)
         e1 = self.enc1(e0)

@@ -224,11 +224,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
 
 
 def _noisy_settings() -> Any:
-    """The REDS preset with realistic sensor noise switched on (for noise augmentation)."""
-    import dataclasses
+    """The REDS calibration with realistic sensor noise (for noise augmentation)."""
+    from ...sim import NOISY_PRESET
 
-    from ...sim import REDS_PRESET
-
-    names = {f.name for f in dataclasses.fields(REDS_PRESET)}
-    wanted = {"threshold_spread": 0.03, "dark_current": 0.002, "shot_noise": True, "hot_pixel_fraction": 0.0005}
-    return dataclasses.replace(REDS_PRESET, **{k: v for k, v in wanted.items() if k in names})
+    return NOISY_PRESET

@@ -1,0 +1,125 @@
+"""``comm``: spiking semantic communication (``comm train``, ``comm eval``, ``comm send``).
+
+Torch and the ``comm`` package are imported inside the commands only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .options import dat_options, open_stream
+
+_CHANNELS = ("awgn", "bsc", "bec", "rayleigh", "rayleigh-nocsi")
+_METHODS = ("spiking_jscc", "analog_jscc", "separate_ideal", "separate_ldpc")
+
+
+def _save_png(path: str, img) -> Path:
+    import numpy as np
+    from PIL import Image
+
+    from ..io.atomic import atomic_path
+
+    p = Path(path)
+    a = np.asarray(img)
+    if a.dtype != np.uint8:
+        a = np.round(np.clip(a, 0, 1) * 255).astype(np.uint8)
+    with atomic_path(p) as tmp:
+        Image.fromarray(a).save(tmp, format="PNG")
+    return p
+
+
+def register(group: click.Group) -> None:
+    @group.group(name="comm")
+    def comm():
+        """Send spike-camera content over noisy channels: spiking JSCC vs analog JSCC vs separate coding."""
+
+    @comm.command(name="train")
+    @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
+                  help="JSON training config (see configs/comm_bw32.json).")
+    @click.option("--out-dir", default=None, help="Checkpoints and log folder (overrides the config).")
+    @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Overrides the config.")
+    @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop after this wall time.")
+    @click.option("--no-resume", is_flag=True, help="Start from scratch even if out-dir has a checkpoint.")
+    @click.option("--export", "export_prefix", is_flag=True,
+                  help="After training, copy best_<kind>.pt into the package weights (comm_<kind>_bwN) and register them.")
+    def comm_train(config_path, out_dir, iterations, max_minutes, no_resume, export_prefix):
+        """Train the spiking and analog codes over AWGN at random SNRs (seeded, resumable, logged)."""
+        from ..comm.evaluate import code_name
+        from ..comm.train import export_code, load_config, train
+
+        cfg = load_config(config_path, out_dir=out_dir, iterations=iterations, max_minutes=max_minutes)
+        summary = train(cfg, resume=not no_resume)
+        click.echo(json.dumps(summary))
+        if export_prefix:
+            from fractions import Fraction
+
+            bw = Fraction(int(cfg.code.get("symbols_per_position", 8)), 256)
+            for kind in cfg.kinds:
+                name = code_name(kind, bw)
+                entry = export_code(Path(cfg.out_dir) / f"best_{kind}.pt", name,
+                                    description=f"{kind} JSCC, bandwidth {bw}, config {config_path}, "
+                                                f"{summary['iterations']} iterations over AWGN")
+                click.echo(f"exported {name}: {entry}")
+
+    @comm.command(name="eval")
+    @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False, exists=True),
+                  help="Folder of images (simulated into spike windows) or REDS-style folder (spike/*.dat + gt/*.png).")
+    @click.option("--channel", type=click.Choice(_CHANNELS), default="awgn", show_default=True)
+    @click.option("--snr", "snr_spec", default="-5:20:5", show_default=True,
+                  help="SNRs in dB (per real symbol): start:stop:step (stop included) or a,b,c.")
+    @click.option("--bandwidth", default="1/32", show_default=True, help="Real channel uses per pixel.")
+    @click.option("--methods", default=",".join(_METHODS), show_default=True, help="Comma-separated methods.")
+    @click.option("--sender-method", default="atfi", show_default=True,
+                  help="Classical reconstruction at the sender of the separate-coding baseline.")
+    @click.option("--max-side", type=click.IntRange(min=16), default=None,
+                  help="Resize folder images so the long side is at most this many pixels.")
+    @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the camera simulation and channel noise.")
+    @click.option("--json", "as_json", is_flag=True, help="Print {\"results\": [...]} as JSON instead of a table.")
+    @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Write a PSNR-vs-SNR PNG.")
+    def comm_eval(data_dir, channel, snr_spec, bandwidth, methods, sender_method, max_side, seed, as_json, plot_path):
+        """PSNR/SSIM per SNR for every method, a table (or JSON) and optionally a plot."""
+        from ..comm.evaluate import evaluate, load_samples, parse_snrs, plot_results, results_table
+
+        snrs = parse_snrs(snr_spec)
+        samples = load_samples(data_dir, seed=seed, max_side=max_side)
+        rows = evaluate(samples, channel=channel, snrs=snrs, bandwidth=bandwidth,
+                        methods=[m.strip() for m in methods.split(",") if m.strip()],
+                        sender_method=sender_method, seed=seed, progress=not as_json)
+        if plot_path:
+            _save_png(plot_path, plot_results(rows, title=f"{Path(data_dir).name}: {channel}, bandwidth {bandwidth}, "
+                                                          f"{len(samples)} images"))
+        if as_json:
+            click.echo(json.dumps({"results": rows, "samples": [s.name for s in samples]}, indent=1))
+        else:
+            click.echo(results_table(rows))
+            if plot_path:
+                click.echo(f"plot written to {plot_path}")
+
+    @comm.command(name="send")
+    @click.argument("path", type=click.Path(dir_okay=False, exists=True))
+    @click.option("--t", "t", type=click.IntRange(min=0), required=True, help="Centre frame of the 41-frame window.")
+    @click.option("--snr", type=float, required=True, help="SNR in dB (per real symbol).")
+    @click.option("--channel", type=click.Choice(_CHANNELS), default="awgn", show_default=True)
+    @click.option("--method", type=click.Choice(_METHODS), default="spiking_jscc", show_default=True)
+    @click.option("--bandwidth", default="1/32", show_default=True, help="Real channel uses per pixel.")
+    @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the channel noise.")
+    @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Received image (PNG).")
+    @dat_options
+    def comm_send(path, t, snr, channel, method, bandwidth, seed, out_path, height, width, sensor, upright, rate_hz,
+                  drop_partial):
+        """Send the spike window around frame T of PATH over a noisy channel; write the received image."""
+        import numpy as np
+
+        from ..comm.api import send
+
+        with open_stream(path, height=height, width=width, sensor=sensor, upright=upright, rate_hz=rate_hz,
+                         drop_partial=drop_partial) as s:
+            if not 20 <= t < s.n_frames - 20:
+                raise click.BadParameter(f"--t must leave 20 frames on each side: 20 <= t < {s.n_frames - 20}, got {t}")
+            win = np.asarray(s.window(t, 41), np.uint8)
+        img = send(win, snr_db=snr, method=method, channel=channel, bandwidth=bandwidth, seed=seed)
+        _save_png(out_path, img)
+        click.echo(f"{method} over {channel} at {snr:g} dB -> {out_path}")

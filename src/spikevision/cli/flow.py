@@ -1,0 +1,139 @@
+"""``flow``, ``eval flow`` and ``train flow``: optical flow from spikes."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .options import dat_options, open_stream
+
+_METHODS = ("spikeflow", "classical", "farneback")
+
+
+def register(group: click.Group) -> None:
+    @group.command(name="flow")
+    @click.argument("path", type=click.Path(dir_okay=False, exists=True))
+    @click.option("--t0", type=click.IntRange(min=0), required=True, help="Start frame (index into the stream).")
+    @click.option("--dt", type=click.IntRange(min=1), default=20, show_default=True, help="Interval in spike frames.")
+    @click.option("--method", type=click.Choice(_METHODS), default="spikeflow", show_default=True,
+                  help="spikeflow = learned network; classical = TFP + DIS baseline.")
+    @click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False),
+                  help="Output: .flo (Middlebury), .npy ((H, W, 2) float32) or .png (colour wheel + legend).")
+    @click.option("--max-flow", type=click.FloatRange(min=0, min_open=True), default=None,
+                  help="PNG: magnitude (px) at full colour; default per-image (the image's largest magnitude).")
+    @click.option("--weights", default=None, help="spikeflow: a checkpoint file instead of the shipped weights.")
+    @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch threads (spikeflow).")
+    @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+    @dat_options
+    def flow_cmd(path, t0, dt, method, out_path, max_flow, weights, threads, as_json, height, width, sensor, upright,
+                 rate_hz, drop_partial):
+        """Estimate the optical flow from frame T0 to T0+DT of a spike file.
+
+        The flow (pixels, u right, v down) is saved as .flo, .npy or a colour-coded
+        .png (Baker et al. colour wheel with its legend in the top-right corner).
+        """
+        from pathlib import Path
+
+        import numpy as np
+
+        from ..flow import estimate_flow
+
+        out = Path(out_path)
+        suffix = out.suffix.lower()
+        if suffix not in (".flo", ".npy", ".png"):
+            raise click.UsageError(f"output must end in .flo, .npy or .png, got {out.name!r}")
+        opts = {}
+        if method == "spikeflow":
+            opts = {k: v for k, v in (("weights", weights), ("threads", threads)) if v is not None}
+        elif weights or threads:
+            raise click.UsageError("--weights and --threads apply to --method spikeflow only")
+        stream = open_stream(path, height=height, width=width, sensor=sensor, upright=upright, rate_hz=rate_hz,
+                             drop_partial=drop_partial)
+        flow = estimate_flow(stream, t0, dt, method=method, **opts)
+        if suffix == ".flo":
+            from ..io.flo import write_flo
+
+            write_flo(out, flow)
+        elif suffix == ".npy":
+            from ..io.atomic import atomic_open
+
+            with atomic_open(out, "wb") as fh:
+                np.save(fh, flow)
+        else:
+            from PIL import Image
+
+            from ..io.atomic import atomic_path
+            from ..viz.flow import flow_with_legend
+
+            img = flow_with_legend(flow, max_flow=max_flow)
+            with atomic_path(out) as tmp:
+                Image.fromarray(img).save(tmp, format="PNG")
+        mag = np.sqrt((flow**2).sum(-1))
+        summary = {"path": str(out), "method": method, "t0": t0, "dt": dt, "shape": list(flow.shape),
+                   "mean_magnitude_px": float(mag.mean()), "max_magnitude_px": float(mag.max())}
+        if as_json:
+            click.echo(json.dumps(summary))
+        else:
+            click.echo(f"{out}: {method} flow {flow.shape[0]}x{flow.shape[1]}, t0={t0}, dt={dt}, "
+                       f"mean |flow| {summary['mean_magnitude_px']:.3f} px, max {summary['max_magnitude_px']:.3f} px")
+
+    @click.command(name="flow")
+    @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False, exists=True),
+                  help="A dataset folder written by `spikevision synth`.")
+    @click.option("--dt", type=click.IntRange(min=1), default=20, show_default=True, help="Flow interval in spike frames.")
+    @click.option("--method", type=click.Choice(_METHODS), default="spikeflow", show_default=True)
+    @click.option("--weights", default=None, help="spikeflow: a checkpoint file instead of the shipped weights.")
+    @click.option("--json", "as_json", is_flag=True, help="Print {'scenes': {name: {aee, po}}, 'mean': {aee, po}} as JSON.")
+    def eval_flow(data_dir, dt, method, weights, as_json):
+        """AEE (px) and PO% (error > 0.5 px and > 5 % of |GT|) per scene and their unweighted mean.
+
+        Pixels outside the GT validity mask (occluded or leaving the view) do not count.
+        """
+        from ..flow import evaluate_synthetic
+
+        opts = {"weights": weights} if (weights and method == "spikeflow") else {}
+        if weights and method != "spikeflow":
+            raise click.UsageError("--weights applies to --method spikeflow only")
+        res = evaluate_synthetic(data_dir, dt=dt, method=method, progress=not as_json, **opts)
+        if as_json:
+            click.echo(json.dumps({"method": method, "dt": dt,
+                                   "scenes": {k: {"aee": v["aee"], "po": v["po"]} for k, v in res["scenes"].items()},
+                                   "mean": {"aee": res["mean"]["aee"], "po": res["mean"]["po"]},
+                                   "skipped": res["skipped"]}))
+            return
+        click.echo(f"{'scene':<16} {'AEE (px)':>9} {'PO%':>7} {'flows':>6}")
+        for k, v in res["scenes"].items():
+            click.echo(f"{k:<16} {v['aee']:>9.3f} {v['po']:>7.2f} {v['flows']:>6d}")
+        skipped = f", {res['skipped']} flows skipped" if res["skipped"] else ""
+        click.echo(f"{'mean':<16} {res['mean']['aee']:>9.3f} {res['mean']['po']:>7.2f}   "
+                   f"({res['mean']['scenes']} scenes, method {method}, dt={dt}{skipped})")
+
+    @click.command(name="flow")
+    @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
+                  help="JSON training config (see configs/flow_small.json).")
+    @click.option("--out-dir", default=None, help="Checkpoints and log folder (overrides the config).")
+    @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Overrides the config.")
+    @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop after this wall time.")
+    @click.option("--seed", type=click.IntRange(min=0), default=None, help="Overrides the config.")
+    @click.option("--no-resume", is_flag=True, help="Start from scratch even if out-dir has a checkpoint.")
+    @click.option("--export", "export_name", default=None,
+                  help="After training, copy best.pt into the package weights as NAME and register its checksum.")
+    def train_flow(config_path, out_dir, iterations, max_minutes, seed, no_resume, export_name):
+        """Train the spike-flow network on simulated moving scenes (seeded, resumable, logged)."""
+        from ..flow.train import load_config, train
+
+        cfg = load_config(config_path, out_dir=out_dir, iterations=iterations, max_minutes=max_minutes, seed=seed)
+        summary = train(cfg, resume=not no_resume)
+        click.echo(json.dumps(summary))
+        if export_name:
+            from pathlib import Path
+
+            from ..flow import export_flow_weights
+
+            entry = export_flow_weights(Path(cfg.out_dir) / "best.pt", name=export_name, dts=cfg.dts,
+                                        description=f"spikeflow network, config {config_path}, {summary['iterations']} iterations")
+            click.echo(f"exported {export_name}: {entry}")
+
+    group.commands["eval"].add_command(eval_flow)
+    group.commands["train"].add_command(train_flow)

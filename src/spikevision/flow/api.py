@@ -1,0 +1,226 @@
+"""One entry point for optical flow from spikes: :func:`estimate_flow`.
+
+Methods (see :func:`list_flow_methods`):
+
+* ``"spikeflow"`` — the learned network (:mod:`.net`), shipped weights
+  ``flow_spikeflow`` verified by size and SHA-256; 21-frame windows around
+  ``t0`` and ``t0 + dt``; warm-started from TFP + DIS on the same windows;
+  trained for ``dt`` = 10 and 20.
+* ``"classical"`` — the baseline: TFP reconstructions (41-frame windows) at
+  ``t0`` and ``t0 + dt`` + OpenCV DIS (medium preset); see :mod:`.classical`.
+* ``"farneback"`` — the same with Farnebäck's method instead of DIS.
+
+The flow is the displacement (pixels) of each pixel of the scene at ``t0``
+between ``t0`` and ``t0 + dt``: ``(H, W, 2)`` float32, ``[..., 0]`` = u
+(right), ``[..., 1]`` = v (down).
+
+>>> flow = estimate_flow(stream, t0=100, dt=20, method="spikeflow")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .._checks import check_binary_array, check_positive_int
+
+__all__ = ["estimate_flow", "flow_between", "list_flow_methods", "FlowMethod", "load_flow_model",
+           "export_flow_weights", "UnknownFlowMethodError", "LEARNED_WEIGHTS"]
+
+#: Registry name of the shipped learned weights.
+LEARNED_WEIGHTS = "flow_spikeflow"
+
+
+class UnknownFlowMethodError(ValueError):
+    """The requested flow method is not registered."""
+
+
+@dataclass(frozen=True)
+class FlowMethod:
+    """A registered method: how many frames each window needs and the function on two windows."""
+
+    name: str
+    window: int
+    func: Callable[..., np.ndarray]
+    description: str
+
+
+def _classical(w0: np.ndarray, w1: np.ndarray, *, dt: int, **options: Any) -> np.ndarray:
+    from .classical import classical_flow_windows
+
+    return classical_flow_windows(w0, w1, **options)
+
+
+def _farneback(w0: np.ndarray, w1: np.ndarray, *, dt: int, **options: Any) -> np.ndarray:
+    from .classical import classical_flow_windows
+
+    options.setdefault("algorithm", "farneback")
+    return classical_flow_windows(w0, w1, **options)
+
+
+def _learned(w0: np.ndarray, w1: np.ndarray, *, dt: int, weights: str | None = None, iters: int | None = None,
+             threads: int | None = None, strict_dt: bool = True) -> np.ndarray:
+    import torch
+
+    net, trained_dts = load_flow_model(weights)
+    if strict_dt and trained_dts and dt not in trained_dts:
+        raise ValueError(f"the spikeflow weights were trained for dt in {sorted(trained_dts)} spike frames, got dt={dt} "
+                         "(pass strict_dt=False to run anyway)")
+    if threads:
+        torch.set_num_threads(int(threads))
+    init = None
+    if net.cfg.classical_init:
+        from .classical import init_flow
+
+        init = torch.from_numpy(np.ascontiguousarray(init_flow(w0, w1).transpose(2, 0, 1)))[None]
+    with torch.inference_mode():
+        a = torch.from_numpy(np.ascontiguousarray(w0)).float()[None]
+        b = torch.from_numpy(np.ascontiguousarray(w1)).float()[None]
+        out = net(a, b, flow_init=init, iters=iters, all_iters=False)[-1]
+    return out[0].permute(1, 2, 0).numpy().astype(np.float32)
+
+
+_METHODS: dict[str, FlowMethod] = {
+    "spikeflow": FlowMethod("spikeflow", 21, _learned,
+                            "learned spike-flow network: temporal spike representation, correlation pyramid, GRU refinement"),
+    "classical": FlowMethod("classical", 41, _classical, "baseline: TFP reconstructions at t0 and t0+dt + OpenCV DIS (medium)"),
+    "farneback": FlowMethod("farneback", 41, _farneback, "TFP reconstructions at t0 and t0+dt + OpenCV Farneback"),
+}
+
+
+def list_flow_methods() -> dict[str, str]:
+    """``{name: description}`` of the registered methods."""
+    return {k: m.description for k, m in _METHODS.items()}
+
+
+def _get(method: str) -> FlowMethod:
+    if not isinstance(method, str) or method not in _METHODS:
+        raise UnknownFlowMethodError(f"unknown flow method {method!r}; expected one of {sorted(_METHODS)}")
+    return _METHODS[method]
+
+
+def flow_between(w0: Any, w1: Any, *, dt: int, method: str = "spikeflow", **options: Any) -> np.ndarray:
+    """Flow between the centres of two spike windows ``(L, H, W)`` of 0/1 (``L`` as the method needs).
+
+    ``dt`` is the time between the two centres in spike frames. Used for
+    datasets that store one clip per time (SPIFT / PHM, see :mod:`.datasets`).
+    """
+    m = _get(method)
+    dt = check_positive_int(dt, "dt")
+    a = check_binary_array(w0, "w0")
+    b = check_binary_array(w1, "w1")
+    if a.shape != b.shape:
+        raise ValueError(f"w0 and w1 must have the same shape, got {a.shape} and {b.shape}")
+    if a.shape[1] == 0 or a.shape[2] == 0:
+        raise ValueError(f"spike windows have no pixels (shape {a.shape})")
+    if a.shape[0] < m.window:
+        raise ValueError(f"method {method!r} needs windows of {m.window} frames, got {a.shape[0]}")
+    if a.shape[0] > m.window:  # keep the centred sub-window
+        s = a.shape[0] // 2 - m.window // 2
+        a, b = a[s : s + m.window], b[s : s + m.window]
+    out = m.func(a, b, dt=dt, **options)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", **options: Any) -> np.ndarray:
+    """Optical flow from frame ``t0`` to ``t0 + dt`` of a spike stream.
+
+    Parameters
+    ----------
+    stream:
+        :class:`~spikevision.SpikeStream` or ``(T, H, W)`` 0/1 array (row 0 on top).
+    t0:
+        Start frame (index into the stream).
+    dt:
+        Interval in spike frames (10 and 20 are the field's standard; the
+        shipped network is trained for those two).
+    method:
+        A name from :func:`list_flow_methods`.
+    **options:
+        Method settings: ``weights=``, ``iters=``, ``threads=``, ``strict_dt=``
+        for ``"spikeflow"``; ``recon=``, ``preset=``, ``algorithm=`` for the
+        classical methods.
+
+    Returns
+    -------
+    ``(H, W, 2)`` float32 displacement in pixels, u right, v down.
+
+    Both windows (``method``'s length, centred on ``t0`` and ``t0 + dt``)
+    must lie inside the stream; otherwise a :class:`ValueError` says which
+    frames are needed.
+    """
+    from ..stream import SpikeStream, as_stream
+
+    m = _get(method)
+    s = stream if isinstance(stream, SpikeStream) else as_stream(stream)
+    if isinstance(t0, bool) or not isinstance(t0, (int, np.integer)):
+        raise TypeError(f"t0 must be an integer frame index, got {type(t0).__name__} {t0!r}")
+    dt = check_positive_int(dt, "dt")
+    t0 = int(t0)
+    half = m.window // 2
+    lo, hi = t0 - half, t0 + dt - half + m.window
+    if s.n_frames == 0 or s.height == 0 or s.width == 0:
+        raise ValueError(f"the stream is empty (shape {s.shape})")
+    if lo < 0 or hi > s.n_frames:
+        raise ValueError(f"method {method!r} with t0={t0}, dt={dt} needs frames [{lo}, {hi}) "
+                         f"({m.window}-frame windows centred on {t0} and {t0 + dt}), but the stream has [0, {s.n_frames})")
+    w0 = s.window(t0, m.window)
+    w1 = s.window(t0 + dt, m.window)
+    return flow_between(w0, w1, dt=dt, method=method, **options)
+
+
+@lru_cache(maxsize=4)
+def load_flow_model(weights: str | None = None) -> tuple[Any, tuple[int, ...]]:
+    """The network in eval mode and the ``dt`` values it was trained for.
+
+    ``weights=None`` loads the shipped ``flow_spikeflow`` (size and SHA-256
+    checked against the registry); a path loads a checkpoint file.
+    """
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError("the learned flow network needs PyTorch: pip install torch==2.13.0") from exc
+    from .net import FlowNetConfig, SpikeFlowNet
+
+    if weights is None:
+        from ..weights import weights_path
+
+        path = weights_path(LEARNED_WEIGHTS)
+    else:
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"flow weights not found: {path}")
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ValueError(f"{path} is not a readable weights file: {exc}") from exc
+    if not isinstance(ck, dict) or ck.get("model_name") != "spikeflow":
+        got = ck.get("model_name") if isinstance(ck, dict) else type(ck).__name__
+        raise ValueError(f"{path} does not hold spikeflow weights (model_name={got!r})")
+    net = SpikeFlowNet(FlowNetConfig.from_dict(ck.get("model_args", {})))
+    net.load_state_dict(ck["model"])
+    net.eval()
+    return net, tuple(int(d) for d in ck.get("dts", ()))
+
+
+def export_flow_weights(checkpoint: str | Path, *, name: str = LEARNED_WEIGHTS, description: str,
+                        dts: tuple[int, ...] = (10, 20)) -> dict:
+    """Copy the model of a training checkpoint (``best.pt``) into the package weights and register it."""
+    import torch
+
+    from ..io.atomic import atomic_path
+    from ..weights import _DIR, register_weights
+
+    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    slim = {"model": {k: v.clone() for k, v in ck["model"].items()}, "model_name": "spikeflow",
+            "model_args": ck.get("model_args", {}), "iteration": ck.get("iteration"), "val_aee": ck.get("val_aee"),
+            "dts": [int(d) for d in dts]}
+    target = _DIR / f"{name}.pt"
+    with atomic_path(target) as tmp:
+        torch.save(slim, tmp)
+    load_flow_model.cache_clear()
+    return register_weights(name, target, description=description)

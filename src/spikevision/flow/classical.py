@@ -1,0 +1,108 @@
+"""Classical baseline: reconstruct two images from spikes, then a dense image-flow method (OpenCV).
+
+The baseline the spike-flow papers compare against: reconstruct the scene at
+``t0`` and at ``t0 + dt`` with a classical reconstructor
+(:func:`spikevision.recon.reconstruct`), then run a well-kept dense optical
+flow method on the two images:
+
+* ``algorithm="dis"`` — DIS (Kroeger et al., ECCV 2016), OpenCV's
+  ``DISOpticalFlow`` with a preset (``"ultrafast"``, ``"fast"``, ``"medium"``);
+* ``algorithm="farneback"`` — Farnebäck's polynomial expansion (SCIA 2003),
+  ``cv2.calcOpticalFlowFarneback``.
+
+Both images are scaled to 8 bits with one common gain (the 99.5th percentile
+of the first image maps to 255), so dim scenes keep their contrast and the
+brightness-constancy assumption of the flow methods holds between the two.
+
+The reconstruction defaults to ``"tfp"`` (41-frame spike count), which gave the lowest
+baseline AEE on the held-out synthetic set among the classical reconstructors
+tried (see ``docs/flow.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ClassicalFlow", "classical_flow_images", "classical_flow_windows", "init_flow", "DIS_PRESETS"]
+
+DIS_PRESETS = ("ultrafast", "fast", "medium")
+ALGORITHMS = ("dis", "farneback")
+
+
+def _to_u8_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    hi = float(np.percentile(a, 99.5))
+    gain = 255.0 / hi if hi > 1e-6 else 255.0
+    return (np.clip(a * gain, 0, 255).astype(np.uint8), np.clip(b * gain, 0, 255).astype(np.uint8))
+
+
+def classical_flow_images(img0: Any, img1: Any, *, algorithm: str = "dis", preset: str = "medium") -> np.ndarray:
+    """Dense flow from ``img0`` to ``img1`` (``(H, W)`` float in [0, 1]): ``(H, W, 2)`` float32 px, u right, v down."""
+    import cv2
+
+    from .._checks import check_image
+
+    a = check_image(img0, "img0").astype(np.float32)
+    b = check_image(img1, "img1").astype(np.float32)
+    if a.shape != b.shape:
+        raise ValueError(f"img0 and img1 must have the same shape, got {a.shape} and {b.shape}")
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; expected one of {ALGORITHMS}")
+    u0, u1 = _to_u8_pair(a, b)
+    if algorithm == "dis":
+        if preset not in DIS_PRESETS:
+            raise ValueError(f"unknown DIS preset {preset!r}; expected one of {DIS_PRESETS}")
+        code = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}[preset]
+        dis = cv2.DISOpticalFlow_create(code)
+        if min(a.shape) < 32:  # DIS's default patches need room; shrink them on tiny images
+            dis.setPatchSize(4)
+            dis.setPatchStride(2)
+        flow = dis.calc(u0, u1, None)
+    else:
+        flow = cv2.calcOpticalFlowFarneback(u0, u1, None, 0.5, 4, 15, 5, 5, 1.2, 0)
+    return np.nan_to_num(np.asarray(flow, np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def classical_flow_windows(w0: Any, w1: Any, *, recon: str = "tfp", algorithm: str = "dis", preset: str = "medium",
+                           recon_options: dict | None = None) -> np.ndarray:
+    """Baseline flow between the centres of two spike windows ``(L, H, W)`` (0/1): ``(H, W, 2)`` float32."""
+    from ..recon import reconstruct
+
+    opts = dict(recon_options or {})
+    a, b = np.asarray(w0), np.asarray(w1)
+    imgs = []
+    for w in (a, b):
+        centre = w.shape[0] // 2
+        opts_w = dict(opts)
+        opts_w.setdefault("window", w.shape[0] if w.shape[0] % 2 else w.shape[0] - 1)
+        imgs.append(reconstruct(w, method=recon, at=centre, **opts_w))
+    return classical_flow_images(imgs[0], imgs[1], algorithm=algorithm, preset=preset)
+
+
+@dataclass(frozen=True)
+class ClassicalFlow:
+    """Settings of the baseline; calling it runs :func:`classical_flow_windows`."""
+
+    recon: str = "tfp"
+    algorithm: str = "dis"
+    preset: str = "medium"
+
+    def __call__(self, w0: Any, w1: Any) -> np.ndarray:
+        return classical_flow_windows(w0, w1, recon=self.recon, algorithm=self.algorithm, preset=self.preset)
+
+
+def init_flow(w0: Any, w1: Any) -> np.ndarray:
+    """The spike-flow network's warm start: TFP images of the two whole windows + DIS (medium).
+
+    ``w0, w1``: ``(L, H, W)`` 0/1 windows (``L`` odd). Returns ``(H, W, 2)`` float32 px.
+    """
+    from ..recon.classical import tfp
+
+    a, b = np.asarray(w0), np.asarray(w1)
+    length = a.shape[0] - (1 - a.shape[0] % 2)
+    img0 = tfp(a[:length], at=length // 2, window=length)
+    img1 = tfp(b[:length], at=length // 2, window=length)
+    return classical_flow_images(img0, img1, algorithm="dis", preset="medium")

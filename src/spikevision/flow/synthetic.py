@@ -1,0 +1,228 @@
+"""Moving layered scenes with exact flow, for training and tests (numpy + OpenCV).
+
+A scene is a textured background and a few textured sprites (ellipses and
+polygons), each moved by its own affine motion: translation ``v`` (px per
+spike frame), rotation ``w`` (rad per frame) and zoom ``z`` (per frame) about
+its centre. Layer ``k`` maps its texture coordinates ``q`` to the image at time
+``t`` by ``x = M_k(t) q``; the flow of a pixel ``x`` visible on layer ``k`` at
+``t0`` is ``M_k(t1) M_k(t0)^-1 x - x`` (exact, in pixels, u right, v down).
+Intensities are rendered frame by frame and fired through
+:func:`spikevision.sim.fire`, so the spikes are those of the camera model.
+
+:func:`make_sample` gives one training sample (two spike windows and the
+flow between their centres); :func:`make_clip` a longer clip with the flow
+between any two frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SceneConfig", "LayeredScene", "random_layered_scene", "make_sample", "make_batch"]
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """How random scenes are drawn (speeds in px per spike frame).
+
+    A fraction ``sim_fraction`` of the samples comes from
+    :func:`spikevision.sim.random_scene` (``sim_max_speed`` in px per 20
+    frames, seeds drawn from ``[10**6, 2**31)`` so that evaluation sets made
+    with seeds below ``10**6`` are never trained on), the rest from
+    :func:`random_layered_scene`.
+    """
+
+    max_speed: float = 1.0
+    background_still: float = 0.35
+    background_speed: float = 0.5
+    sprites: tuple[int, int] = (1, 5)
+    max_rotation: float = 0.004
+    max_zoom: float = 0.002
+    gain_range: tuple[float, float] = (0.12, 1.0)
+    noisy_fraction: float = 0.2
+    sim_fraction: float = 0.6
+    sim_max_speed: float = 16.0
+
+
+def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Multi-octave noise plus random edges, float32 in [0, 1]."""
+    import cv2
+
+    out = np.zeros((h, w), np.float32)
+    amp = 1.0
+    for cell in (rng.integers(24, 64), 12, 6, 3):
+        gh, gw = max(2, h // int(cell) + 2), max(2, w // int(cell) + 2)
+        g = rng.random((gh, gw)).astype(np.float32)
+        out += amp * cv2.resize(g, (w, h), interpolation=cv2.INTER_CUBIC)
+        amp *= rng.uniform(0.4, 0.8)
+    for _ in range(int(rng.integers(3, 12))):  # sharp-edged blobs and bars: corners to match
+        val = float(rng.uniform(-0.8, 0.8))
+        if rng.random() < 0.5:
+            c = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+            cv2.circle(out, c, int(rng.integers(2, max(3, min(h, w) // 5))), val, -1)
+        else:
+            p = rng.integers(0, [w, h], size=(2, 2))
+            cv2.rectangle(out, tuple(map(int, p[0])), tuple(map(int, p[1])), val, -1)
+    lo, hi = np.percentile(out, [1, 99])
+    return np.clip((out - lo) / max(hi - lo, 1e-6), 0, 1).astype(np.float32)
+
+
+def _affine(centre: np.ndarray, v: np.ndarray, w: float, z: float, t: float) -> np.ndarray:
+    """3x3 matrix of ``q -> centre + v t + (1 + z t) R(w t) (q - centre)`` (texture centred on ``centre``)."""
+    a, s = w * t, 1.0 + z * t
+    r = s * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    m = np.eye(3)
+    m[:2, :2] = r
+    m[:2, 2] = centre + v * t - r @ centre
+    return m
+
+
+@dataclass
+class _Layer:
+    texture: np.ndarray
+    alpha: np.ndarray | None
+    centre: np.ndarray
+    v: np.ndarray
+    w: float
+    z: float
+
+
+class LayeredScene:
+    """Background + sprites; :meth:`intensity` renders a frame, :meth:`flow` gives exact flow."""
+
+    def __init__(self, layers: list[_Layer], height: int, width: int, margin: int, gain: float, offset: float) -> None:
+        self.layers, self.height, self.width, self.margin = layers, height, width, margin
+        self.gain, self.offset = gain, offset
+
+    def _warp(self, img: np.ndarray, t: float, layer: _Layer, interp: int) -> np.ndarray:
+        import cv2
+
+        m = _affine(layer.centre, layer.v, layer.w, layer.z, t)
+        shift = np.array([[1, 0, -self.margin], [0, 1, -self.margin], [0, 0, 1]], float)  # canvas -> view
+        m = (shift @ m)[:2]
+        return cv2.warpAffine(img, m, (self.width, self.height), flags=interp, borderMode=cv2.BORDER_REFLECT)
+
+    def intensity(self, t: float) -> np.ndarray:
+        """Frame at time ``t`` (spike frames), ``(H, W)`` float32 in [0, 1]."""
+        import cv2
+
+        out = np.zeros((self.height, self.width), np.float32)
+        for layer in self.layers:
+            tex = self._warp(layer.texture, t, layer, cv2.INTER_LINEAR)
+            if layer.alpha is None:
+                out = tex
+            else:
+                a = self._warp(layer.alpha, t, layer, cv2.INTER_LINEAR)
+                out = a * tex + (1 - a) * out
+        return np.clip(self.offset + self.gain * out, 0, 1).astype(np.float32)
+
+    def flow(self, t0: float, t1: float) -> np.ndarray:
+        """Exact flow from ``t0`` to ``t1``, ``(H, W, 2)`` float32 (u right, v down) of the visible layer."""
+        import cv2
+
+        ys, xs = np.mgrid[0 : self.height, 0 : self.width].astype(np.float64)
+        pts = np.stack([xs + self.margin, ys + self.margin, np.ones_like(xs)], axis=-1)
+        out = np.zeros((self.height, self.width, 2), np.float32)
+        for layer in self.layers:
+            m = _affine(layer.centre, layer.v, layer.w, layer.z, t1) @ np.linalg.inv(
+                _affine(layer.centre, layer.v, layer.w, layer.z, t0))
+            f = (pts @ m.T)[..., :2] - pts[..., :2]
+            if layer.alpha is None:
+                out[:] = f
+            else:
+                a = self._warp(layer.alpha, t0, layer, cv2.INTER_NEAREST) > 0.5
+                out[a] = f[a]
+        return out
+
+
+def random_layered_scene(rng: np.random.Generator, height: int, width: int, cfg: SceneConfig = SceneConfig()) -> LayeredScene:
+    """A random scene of ``height x width`` pixels (textures drawn on a larger canvas)."""
+    import cv2
+
+    margin = int(np.ceil(cfg.max_speed * 40)) + 8
+    ch, cw = height + 2 * margin, width + 2 * margin
+    layers = []
+    still = rng.random() < cfg.background_still
+    vb = np.zeros(2) if still else rng.uniform(-cfg.background_speed, cfg.background_speed, 2)
+    layers.append(_Layer(_texture(rng, ch, cw), None, np.array([cw / 2, ch / 2]), vb,
+                         0.0 if still else float(rng.uniform(-1, 1) * cfg.max_rotation / 2),
+                         0.0 if still else float(rng.uniform(-1, 1) * cfg.max_zoom / 2)))
+    for _ in range(int(rng.integers(cfg.sprites[0], cfg.sprites[1] + 1))):
+        alpha = np.zeros((ch, cw), np.float32)
+        cx, cy = rng.uniform(margin, cw - margin), rng.uniform(margin, ch - margin)
+        r = rng.uniform(0.08, 0.3) * min(height, width)
+        if rng.random() < 0.5:
+            cv2.ellipse(alpha, (int(cx), int(cy)), (int(r), int(r * rng.uniform(0.4, 1.0))), float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+        else:
+            n = int(rng.integers(3, 7))
+            ang = np.sort(rng.uniform(0, 2 * np.pi, n))
+            rad = r * rng.uniform(0.5, 1.0, n)
+            poly = np.stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)], 1).astype(np.int32)
+            cv2.fillPoly(alpha, [poly], 1.0)
+        speed = rng.uniform(0, cfg.max_speed)
+        direction = rng.uniform(0, 2 * np.pi)
+        v = speed * np.array([np.cos(direction), np.sin(direction)])
+        layers.append(_Layer(_texture(rng, ch, cw), alpha, np.array([cx, cy]), v,
+                             float(rng.uniform(-1, 1) * cfg.max_rotation), float(rng.uniform(-1, 1) * cfg.max_zoom)))
+    gain = float(rng.uniform(*cfg.gain_range))
+    offset = float(rng.uniform(0, 0.1) * gain)
+    return LayeredScene(layers, height, width, margin, gain * (1 - 0.1), offset)
+
+
+def _settings(rng: np.random.Generator, noisy_fraction: float) -> Any:
+    from ..sim.camera import NOISY_PRESET, REDS_PRESET
+
+    return NOISY_PRESET if rng.random() < noisy_fraction else REDS_PRESET
+
+
+def make_sample(rng: np.random.Generator, *, height: int, width: int, dt: int, window: int,
+                cfg: SceneConfig = SceneConfig(), scene: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spike windows around ``t0`` and ``t0 + dt`` and the exact flow between them.
+
+    ``scene`` (optional) is any object with ``intensity(t)`` and
+    ``flow(t0, t1)`` (returning a flow or a ``(flow, valid)`` pair); by default
+    a :func:`random_layered_scene`. Returns ``w1, w2`` ``(window, H, W)`` uint8,
+    ``flow`` ``(H, W, 2)`` float32 and ``valid`` ``(H, W)`` bool as the 4th value
+    when the scene gives one (else all true) — i.e. ``(w1, w2, flow, valid)``.
+    """
+    from ..sim.camera import fire
+
+    start = 0.0
+    if scene is None:
+        if rng.random() < cfg.sim_fraction:
+            from ..sim import random_scene
+
+            scene = random_scene(seed=int(rng.integers(10**6, 2**31)), height=height, width=width,
+                                 max_speed=cfg.sim_max_speed)
+            start = float(rng.integers(100, 260))  # its layers are placed for t near 200
+        else:
+            scene = random_layered_scene(rng, height, width, cfg)
+    half = window // 2
+    t0 = half
+    n = dt + window
+    frames = np.stack([scene.intensity(start + t) for t in range(n)])
+    spikes = fire(frames, settings=_settings(rng, cfg.noisy_fraction), seed=int(rng.integers(2**31)))
+    w1 = spikes[t0 - half : t0 - half + window]
+    w2 = spikes[t0 + dt - half : t0 + dt - half + window]
+    fl = scene.flow(start + t0, start + t0 + dt)
+    if isinstance(fl, tuple):
+        fl, valid = fl
+    else:
+        valid = np.ones(fl.shape[:2], bool)
+    return w1, w2, np.asarray(fl, np.float32), np.asarray(valid, bool)
+
+
+def make_batch(rng: np.random.Generator, batch: int, *, size: int, dts: tuple[int, ...], window: int,
+               cfg: SceneConfig = SceneConfig()) -> tuple[np.ndarray, ...]:
+    """``batch`` samples of ``size x size``, one ``dt`` (drawn from ``dts``) per batch.
+
+    Returns ``w1, w2`` ``(B, window, S, S)`` uint8, ``flow`` ``(B, 2, S, S)``
+    float32, ``valid`` ``(B, S, S)`` bool.
+    """
+    dt = int(rng.choice(np.asarray(dts)))
+    out = [make_sample(rng, height=size, width=size, dt=dt, window=window, cfg=cfg) for _ in range(batch)]
+    w1, w2, fl, va = (np.stack(x) for x in zip(*out))
+    return w1, w2, np.ascontiguousarray(fl.transpose(0, 3, 1, 2)), va

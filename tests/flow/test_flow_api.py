@@ -1,0 +1,134 @@
+"""estimate_flow / flow_between dispatch, the classical baseline and the learned method."""
+
+import numpy as np
+import pytest
+
+from spikevision import SpikeStream
+from spikevision.flow import (ClassicalFlow, UnknownFlowMethodError, classical_flow_images, classical_flow_windows,
+                              estimate_flow, flow_between, list_flow_methods)
+
+SHIFT = (0.15, 0.1)  # px per spike frame: (3, 2) px over dt = 20
+
+
+def _texture(rng, h, w):
+    import cv2
+
+    g = rng.random((h // 6 + 2, w // 6 + 2)).astype(np.float32)
+    return cv2.resize(g, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+
+
+def _translating_spikes(n=90, h=64, w=96, seed=0):
+    import cv2
+
+    from spikevision.sim import fire
+
+    rng = np.random.default_rng(seed)
+    tex = _texture(rng, h + 40, w + 40)
+    frames = []
+    for t in range(n):
+        m = np.float32([[1, 0, SHIFT[0] * t - 20], [0, 1, SHIFT[1] * t - 20]])
+        frames.append(cv2.warpAffine(tex, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
+    return fire(np.stack(frames).clip(0, 1), seed=seed)
+
+
+@pytest.fixture(scope="module")
+def spikes():
+    return _translating_spikes()
+
+
+def test_methods_listed():
+    assert {"spikeflow", "classical", "farneback"} <= set(list_flow_methods())
+
+
+def test_classical_recovers_translation(spikes):
+    flow = estimate_flow(spikes, 25, 20, method="classical")
+    assert flow.shape == (64, 96, 2) and flow.dtype == np.float32
+    inner = flow[12:-12, 12:-12]
+    assert np.median(inner[..., 0]) == pytest.approx(3.0, abs=0.4)
+    assert np.median(inner[..., 1]) == pytest.approx(2.0, abs=0.4)
+
+
+def test_farneback_runs(spikes):
+    flow = estimate_flow(SpikeStream(spikes), 25, 20, method="farneback")
+    assert flow.shape == (64, 96, 2)
+    assert np.median(flow[12:-12, 12:-12, 0]) == pytest.approx(3.0, abs=0.8)
+
+
+def test_function_class_parity(spikes):
+    w0, w1 = spikes[5:46], spikes[25:66]
+    assert np.array_equal(ClassicalFlow()(w0, w1), classical_flow_windows(w0, w1))
+    assert np.array_equal(flow_between(w0, w1, dt=20, method="classical"), estimate_flow(spikes, 25, 20, method="classical"))
+
+
+def test_zero_flow_on_identical_images(rng):
+    img = rng.random((40, 50)).astype(np.float32)
+    assert np.abs(classical_flow_images(img, img)).max() < 1e-3
+
+
+def test_bad_inputs(spikes):
+    with pytest.raises(UnknownFlowMethodError):
+        estimate_flow(spikes, 25, 20, method="raft")
+    with pytest.raises(ValueError, match="needs frames"):
+        estimate_flow(spikes, 5, 20, method="classical")
+    with pytest.raises(ValueError, match="needs frames"):
+        estimate_flow(spikes, 60, 20, method="classical")
+    with pytest.raises(ValueError):
+        estimate_flow(spikes, 25, 0, method="classical")
+    with pytest.raises(TypeError):
+        estimate_flow(spikes, 25.0, 20, method="classical")
+    with pytest.raises(TypeError):
+        estimate_flow(spikes.astype(np.float32), 25, 20, method="classical")
+    with pytest.raises(ValueError, match="empty"):
+        estimate_flow(np.zeros((90, 0, 4), np.uint8), 25, 20, method="classical")
+    with pytest.raises(ValueError, match="needs windows"):
+        flow_between(spikes[:11], spikes[:11], dt=20, method="classical")
+    with pytest.raises(ValueError, match="same shape"):
+        flow_between(spikes[:41], spikes[:41, :10], dt=20, method="classical")
+    with pytest.raises(ValueError, match="algorithm"):
+        classical_flow_images(np.zeros((8, 8)), np.zeros((8, 8)), algorithm="lk")
+    with pytest.raises(ValueError, match="NaN"):
+        classical_flow_images(np.full((8, 8), np.nan), np.zeros((8, 8)))
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    from spikevision.flow.net import FlowNetConfig, SpikeFlowNet
+
+    cfg = FlowNetConfig(widths=(8, 8, 8), feature_dim=8, hidden=8, context=8, learned_channels=4, iters=2)
+    torch.manual_seed(0)
+    net = SpikeFlowNet(cfg)
+    p = tmp_path_factory.mktemp("w") / "tiny.pt"
+    torch.save({"model": net.state_dict(), "model_name": "spikeflow", "model_args": cfg.to_dict(), "dts": [10, 20]}, p)
+    return p
+
+
+def test_learned_with_checkpoint(spikes, tiny_checkpoint):
+    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(tiny_checkpoint))
+    assert flow.shape == (64, 96, 2) and flow.dtype == np.float32 and np.isfinite(flow).all()
+    again = flow_between(spikes[15:36], spikes[35:56], dt=20, method="spikeflow", weights=str(tiny_checkpoint))
+    assert np.allclose(flow, again)
+    with pytest.raises(ValueError, match="trained for dt"):
+        estimate_flow(spikes, 25, 15, method="spikeflow", weights=str(tiny_checkpoint))
+    assert estimate_flow(spikes, 25, 15, method="spikeflow", weights=str(tiny_checkpoint), strict_dt=False).shape == (64, 96, 2)
+
+
+def test_learned_bad_weights(tmp_path, spikes):
+    with pytest.raises(FileNotFoundError):
+        estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(tmp_path / "none.pt"))
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="readable"):
+        estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(bad))
+
+
+def test_shipped_weights(spikes):
+    pytest.importorskip("torch")
+    from spikevision.weights import registry
+
+    if "flow_spikeflow" not in registry():
+        pytest.skip("flow weights not registered")
+    flow = estimate_flow(spikes, 25, 20, method="spikeflow")
+    inner = flow[12:-12, 12:-12]
+    assert np.median(inner[..., 0]) == pytest.approx(3.0, abs=0.5)
+    assert np.median(inner[..., 1]) == pytest.approx(2.0, abs=0.5)

@@ -1,0 +1,63 @@
+"""``spikevision flow`` / ``eval flow`` / ``train flow``."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from spikevision.cli.main import cli
+from spikevision.io.flo import read_flo
+
+
+@pytest.fixture(scope="module")
+def spike_file(tmp_path_factory):
+    import cv2
+
+    from spikevision.sim import fire
+
+    rng = np.random.default_rng(0)
+    tex = cv2.resize(rng.random((12, 14)).astype(np.float32), (80, 72), interpolation=cv2.INTER_CUBIC).clip(0, 1)
+    frames = [cv2.warpAffine(tex, np.float32([[1, 0, 0.1 * t - 10], [0, 1, -10]]), (48, 40),
+                             borderMode=cv2.BORDER_REFLECT) for t in range(70)]
+    p = tmp_path_factory.mktemp("cli") / "s.npy"
+    np.save(p, fire(np.stack(frames), seed=1))
+    return p
+
+
+@pytest.mark.parametrize("suffix", [".flo", ".npy", ".png"])
+def test_flow_command(tmp_path, spike_file, suffix):
+    out = tmp_path / f"f{suffix}"
+    r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--dt", "20", "--method", "classical",
+                                 "-o", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.output)
+    assert info["shape"] == [40, 48, 2] and out.exists()
+    if suffix == ".flo":
+        assert read_flo(out).shape == (40, 48, 2)
+    elif suffix == ".npy":
+        assert np.load(out).dtype == np.float32
+
+
+def test_flow_command_errors(tmp_path, spike_file):
+    r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--method", "classical", "-o", str(tmp_path / "f.jpg")])
+    assert r.exit_code != 0 and ".flo, .npy or .png" in r.output
+    r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "2", "--method", "classical", "-o", str(tmp_path / "f.flo")])
+    assert r.exit_code != 0 and "needs frames" in str(r.exception)
+
+
+def test_eval_flow_json(tmp_path):
+    from spikevision.sim import write_dataset
+
+    write_dataset(tmp_path, n_scenes=1, seed=1, height=32, width=40, n_frames=80, gt_times=[30], flow_dts=(20,))
+    r = CliRunner().invoke(cli, ["eval", "flow", "--data", str(tmp_path), "--dt", "20", "--method", "classical", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.output)
+    assert set(res["scenes"]) == {"scene_00000"} and {"aee", "po"} <= set(res["mean"])
+    r = CliRunner().invoke(cli, ["eval", "flow", "--data", str(tmp_path), "--dt", "20", "--method", "classical"])
+    assert r.exit_code == 0 and "mean" in r.output
+
+
+def test_train_flow_help():
+    r = CliRunner().invoke(cli, ["train", "flow", "--help"])
+    assert r.exit_code == 0 and "--config" in r.output

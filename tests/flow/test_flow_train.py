@@ -1,0 +1,45 @@
+"""Training loop: runs, logs, checkpoints, resumes; config checks."""
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from spikevision.flow.train import load_config, sequence_loss, train  # noqa: E402
+
+TINY = {"model_args": {"widths": [8, 8, 8], "feature_dim": 8, "hidden": 8, "context": 8, "learned_channels": 4,
+                       "iters": 2, "window": 9},
+        "batch": 2, "size": 32, "val_samples": 1, "pool": 3, "log_every": 1, "val_every": 2, "checkpoint_every": 1,
+        "scene": {"sim_fraction": 0.0}}
+
+
+def test_train_and_resume(tmp_path):
+    cfg_path = tmp_path / "c.json"
+    cfg_path.write_text(json.dumps({**TINY, "out_dir": str(tmp_path / "run"), "iterations": 2}))
+    s = train(load_config(cfg_path), progress=False)
+    assert s["iterations"] == 2 and (tmp_path / "run" / "best.pt").exists()
+    s = train(load_config(cfg_path, iterations=3), progress=False)
+    assert s["iterations"] == 3
+    log = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in log] == [1, 2, 3] and "val_aee" in log[1]
+    best = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    assert best["model_name"] == "spikeflow" and best["model_args"]["window"] == 9
+
+
+def test_config_errors(tmp_path):
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps({"iterationz": 3}))
+    with pytest.raises(ValueError, match="unknown config keys"):
+        load_config(p)
+    p.write_text(json.dumps({"scene": {"speed": 3}}))
+    with pytest.raises(ValueError, match="unknown scene config keys"):
+        load_config(p)
+
+
+def test_sequence_loss_weights_last_most():
+    gt = torch.zeros(1, 2, 4, 4)
+    valid = torch.ones(1, 4, 4, dtype=torch.bool)
+    preds = [torch.ones(1, 2, 4, 4), torch.zeros(1, 2, 4, 4)]
+    assert float(sequence_loss(preds, gt, valid, gamma=0.5)) == pytest.approx(0.5)
+    assert float(sequence_loss(preds[::-1], gt, valid, gamma=0.5)) == pytest.approx(1.0)

@@ -1,0 +1,75 @@
+"""ATFI, the adaptive multi-interval method."""
+
+import numpy as np
+import pytest
+
+from spikevision import read_dat
+from spikevision.recon import ATFI, atfi, frame_indices, tfp
+
+
+def integrate_and_fire(intensity, rate_ratio=0.6, phase=None):
+    """Deterministic spike camera: accumulate rate_ratio * intensity per frame, fire at 1."""
+    t, h, w = intensity.shape
+    acc = np.zeros((h, w)) if phase is None else phase.copy()
+    out = np.zeros((t, h, w), np.uint8)
+    for i in range(t):
+        acc += rate_ratio * intensity[i]
+        out[i] = acc >= 1
+        acc[out[i].astype(bool)] -= 1
+    return out
+
+
+def test_static_scene_is_nearly_exact(rng):
+    truth = rng.uniform(0.2, 1.0, (6, 8))
+    s = integrate_and_fire(np.broadcast_to(truth, (81, 6, 8)), phase=rng.random((6, 8)))
+    err_a = np.abs(atfi(s, at=40) - truth).mean()
+    err_p = np.abs(tfp(s, at=40) - truth).mean()
+    assert err_a < err_p / 2
+
+
+def test_step_change_adapts():
+    inten = np.full((81, 1, 1), 0.3)
+    inten[38:] = 0.9  # the pixel brightens two frames before t = 40
+    s = integrate_and_fire(inten)
+    assert atfi(s, at=45)[0, 0] == pytest.approx(0.9, abs=0.1)
+    assert tfp(s, at=45)[0, 0] < 0.75  # the fixed window mixes both levels
+
+
+def test_single_whole_parity_and_class(rng):
+    s = (rng.random((80, 5, 6)) < 0.35).astype(np.uint8)
+    v = atfi(s, every=3)
+    for i, t in enumerate(frame_indices(80, every=3, window=41)):
+        assert np.array_equal(v[i], atfi(s, at=int(t)))
+    assert np.array_equal(ATFI(tolerance=2.0)(s, at=40), atfi(s, at=40, tolerance=2.0))
+    assert v.dtype == np.float32 and v.min() >= 0 and v.max() <= 1
+
+
+def test_dark_pixels_fall_back_to_tfp():
+    s = np.zeros((41, 1, 2), np.uint8)
+    s[3, 0, 0] = 1
+    s[10, 0, 0] = 1  # spikes only before t
+    out = atfi(s, at=20)
+    assert out[0, 0] == pytest.approx(tfp(s, at=20)[0, 0])
+    assert out[0, 1] == 0.0
+
+
+def test_bad_input(rng):
+    s = (rng.random((50, 3, 3)) < 0.3).astype(np.uint8)
+    with pytest.raises(ValueError):
+        atfi(s, at=25, tolerance=-1)
+    with pytest.raises(ValueError):
+        atfi(s, at=25, max_intervals=0)
+    with pytest.raises(ValueError):
+        atfi(s, at=25, window=40_000)
+
+
+def test_beats_tfp_on_bundled_sample():
+    from PIL import Image
+
+    from spikevision.metrics import psnr
+    from spikevision.samples import sample
+
+    smp = sample()
+    s = read_dat(smp.dat, height=smp.height, width=smp.width)
+    gt = np.asarray(Image.open(smp.gt), dtype=np.float64) / 255
+    assert psnr(atfi(s, at=50), gt, data_range=1.0) > psnr(tfp(s, at=50), gt, data_range=1.0) + 3
