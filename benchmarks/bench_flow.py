@@ -10,14 +10,19 @@ translating texture fired through the REDS camera model):
 2. ``estimate_flow(..., method="classical")`` (two TFP reconstructions + OpenCV DIS medium);
 reported as the median wall time over ``--repeats`` runs and as a ratio to the
 baseline. The machine is shared, so a median of several runs is reported with
-the minimum next to it.
+the minimum next to it, the CPU time (all threads; on an idle machine the wall
+time is about CPU time / threads) and the load average at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
+
+# On a shared machine, spinning OpenMP workers wait for descheduled siblings: let them sleep.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 
@@ -34,14 +39,17 @@ def make_stream(h: int = 250, w: int = 400, n: int = 90, seed: int = 0) -> np.nd
     return fire(np.stack(frames), seed=seed)
 
 
-def timeit(fn, repeats: int) -> tuple[float, float]:
+def timeit(fn, repeats: int) -> tuple[float, float, float]:
+    """Median and minimum wall time, and median CPU time (all threads) of ``fn()``, in seconds."""
     fn()  # warm-up
-    ts = []
+    ts, cs = [], []
     for _ in range(repeats):
+        c = time.process_time()
         t = time.perf_counter()
         fn()
         ts.append(time.perf_counter() - t)
-    return float(np.median(ts)), float(np.min(ts))
+        cs.append(time.process_time() - c)
+    return float(np.median(ts)), float(np.min(ts)), float(np.median(cs))
 
 
 def _panel(tiles: list[tuple[str, np.ndarray]], path: str, cols: int) -> None:
@@ -92,7 +100,7 @@ def figures(out_dir: str, synth: str | None, weights: str | None) -> dict:
                 f = estimate_flow(spk, t0, 20, method=method, **(opts if method == "spikeflow" else {}))
                 res.setdefault(f"uhsr_mean_mag_{method}", []).append(float(np.sqrt((f**2).sum(-1)).mean()))
                 if t0 == 100:
-                    tiles.append((f"{method}, t0=100, dt=20: mean |flow| {res[f'uhsr_mean_mag_{method}'][-1]:.3f} px "
+                    tiles.append((f"{method}, t0=100, dt=20: mean |flow| {res[f'uhsr_mean_mag_{method}'][-1]:.3f} px\n"
                                   "(colour r = 2 px)", flow_with_legend(f, max_flow=2.0)))
         img = reconstruct(spk, method="tfp", at=100, window=81)
         img = np.clip(img / max(np.percentile(img, 99.5), 1e-6), 0, 1)
@@ -112,7 +120,7 @@ def figures(out_dir: str, synth: str | None, weights: str | None) -> dict:
         for method in ("spikeflow", "classical"):
             f = estimate_flow(s, 140, 20, method=method, **(opts if method == "spikeflow" else {}))
             res[f"reds_mean_mag_{method}"] = float(np.sqrt((f**2).sum(-1)).mean())
-            tiles.append((f"{method}, t0=140, dt=20 (colour r = 8 px)", flow_with_legend(f, max_flow=8.0)))
+            tiles.append((f"{method}, t0=140, dt=20\n(colour r = 8 px)", flow_with_legend(f, max_flow=8.0)))
             tiles.append((f"{method}: arrows (true length)", flow_arrows(img, f, step=20)))
         _panel(tiles, str(out / "flow_reds.png"), 3)
     # --- held-out synthetic scene: GT vs baseline vs network
@@ -123,11 +131,11 @@ def figures(out_dir: str, synth: str | None, weights: str | None) -> dict:
             stream, gt, valid = read_synthetic_item(synth, it)
             img = reconstruct(stream, method="tfp", at=it.t0)
             tiles.append((f"{it.scene} TFP at t0={it.t0}", img))
-            tiles.append(("GT flow, dt=20 (colour r = 10 px)", flow_with_legend(np.where(valid[..., None], gt, np.nan), max_flow=10.0)))
+            tiles.append(("GT flow, dt=20\n(colour r = 10 px)", flow_with_legend(np.where(valid[..., None], gt, np.nan), max_flow=10.0)))
             for method in ("classical", "spikeflow"):
                 f = estimate_flow(stream, it.t0, 20, method=method, **(opts if method == "spikeflow" else {}))
                 e = flow_errors(f, gt, mask=valid)
-                tiles.append((f"{method}: AEE {e['aee']:.2f} px, PO {e['po']:.1f}%", flow_with_legend(f, max_flow=10.0)))
+                tiles.append((f"{method}\nAEE {e['aee']:.2f} px, PO {e['po']:.1f}%", flow_with_legend(f, max_flow=10.0)))
         _panel(tiles, str(out / "flow_synthetic.png"), 4)
     return res
 
@@ -157,8 +165,9 @@ def main() -> None:
     learned = timeit(lambda: estimate_flow(spikes, 30, 20, method="spikeflow", **opts), args.repeats)
     classical = timeit(lambda: estimate_flow(spikes, 30, 20, method="classical"), args.repeats)
     res = {"size": "250x400", "threads": args.threads, "repeats": args.repeats,
-           "spikeflow_median_s": learned[0], "spikeflow_min_s": learned[1],
-           "classical_median_s": classical[0], "classical_min_s": classical[1],
+           "load_average_1min": os.getloadavg()[0],
+           "spikeflow_median_s": learned[0], "spikeflow_min_s": learned[1], "spikeflow_cpu_s": learned[2],
+           "classical_median_s": classical[0], "classical_min_s": classical[1], "classical_cpu_s": classical[2],
            "ratio_spikeflow_over_classical": learned[0] / classical[0]}
     print(json.dumps(res, indent=2))
 

@@ -87,4 +87,7 @@ def test_demo(tmp_path):
     assert r.exit_code == 0, r.output
     res = json.loads((tmp_path / "d" / "results.json").read_text())
     assert res["info"]["frames"] == 101
-    assert res["psnr"]["tfp"] == pytest.approx(23.5, abs=0.3)
+    assert res["scores"]["tfp"]["psnr"] == pytest.approx(23.5, abs=0.3)
+    assert res["scores"]["atfi"]["psnr"] > res["scores"]["tfp"]["psnr"]
+    for name in ["tfp.png", "comparison.png", "tfp_window9.mp4"]:
+        assert (tmp_path / "d" / name).stat().st_size > 0

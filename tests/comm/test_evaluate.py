@@ -130,3 +130,21 @@ def test_send_parity_with_code(codes):
         send(win, snr_db=0.0, method="telepathy")
     with pytest.raises(ValueError):
         send(np.zeros((41, 0, 4), np.uint8), snr_db=0.0, code=codes["snn"])
+
+
+@pytest.mark.parametrize("name", ["comm_snn_bw32", "comm_analog_bw32"])
+def test_shipped_weights(name):
+    from spikevision.comm import load_code
+    from spikevision.weights import registry
+
+    if name not in registry():
+        pytest.skip(f"{name} not shipped yet")
+    code = load_code(name)
+    assert code.cfg.symbols_per_position == 8 and not code.training
+    assert sum(p.numel() for p in code.parameters()) < 2_000_000
+    rng = np.random.default_rng(0)
+    img = np.tile(np.linspace(0.2, 0.8, 48, dtype=np.float32), (32, 1))
+    win = (rng.random((41, 32, 48)) < 0.6 * img).astype(np.uint8)
+    out = send(win, snr_db=20.0, code=code)
+    assert out.shape == (32, 48)
+    assert float(np.mean((out - img) ** 2)) < 0.02  # a smooth ramp comes back recognisably

@@ -154,10 +154,7 @@ def _check_snr(snr_db: Any) -> Any:
 
 def snr_to_noise_std(snr_db: Any) -> Any:
     """Noise standard deviation per real dimension for unit-energy symbols: ``10^(-SNR/20)``."""
-    snr_db = _check_snr(snr_db)
-    if isinstance(snr_db, float):
-        return 10.0 ** (-snr_db / 20.0)
-    return 10.0 ** (-snr_db / 20.0)
+    return 10.0 ** (-_check_snr(snr_db) / 20.0)
 
 
 def bpsk_ber(snr_db: float) -> float:

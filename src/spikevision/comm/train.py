@@ -180,7 +180,7 @@ def train(cfg: CommTrainConfig, *, resume: bool = True, progress: bool = True) -
             bar.update(1)
             done = it + 1
             if done % cfg.log_every == 0:
-                rec = {"it": done, "lr": lr, "minutes": round((time.time() - t0) / 60, 2)}
+                rec = {"it": done, "lr": lr, "minutes": round(elapsed0 + (time.time() - t0) / 60, 2)}
                 rec.update({f"psnr_{k}": round(10 * math.log10(1 / max(np.mean(v), 1e-12)), 3) for k, v in running.items()})
                 running = {k: [] for k in codes}
                 if done % cfg.val_every == 0 or done == cfg.iterations:
@@ -206,7 +206,7 @@ def train(cfg: CommTrainConfig, *, resume: bool = True, progress: bool = True) -
         if not (out / f"best_{k}.pt").exists():
             _save(out / f"best_{k}.pt", {"config": CodeConfig(kind=k, window=cfg.data.window, **cfg.code).to_dict(),
                                          "state": code.state_dict(), "iteration": final, "val": {}})
-    return {"iterations": final, "best_val_psnr": best, "minutes": round((time.time() - t0) / 60, 2),
+    return {"iterations": final, "best_val_psnr": best, "minutes": round(elapsed0 + (time.time() - t0) / 60, 2),
             "out_dir": str(out)}
 
 

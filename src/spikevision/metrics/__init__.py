@@ -1,4 +1,4 @@
-"""Image quality: full-reference PSNR/SSIM (:mod:`.image`) and no-reference NIQE (:mod:`.noref`).
+"""Quality measures: PSNR/SSIM (:mod:`.image`), no-reference NIQE (:mod:`.noref`), flow errors (:mod:`.flow`).
 
 >>> from spikevision.metrics import psnr, ssim, niqe
 >>> psnr(pred, gt, data_range=1.0), ssim(pred, gt, data_range=1.0), niqe(pred, data_range=1.0)  # doctest: +SKIP
@@ -9,6 +9,9 @@ from __future__ import annotations
 from .image import SSIM_SIGMA, psnr, ssim
 from .noref import fit_niqe_model, niqe, niqe_features
 
-# Optical-flow metrics live in .flow; the lead re-exports them here.
+from .flow import PO_ABS_PX, PO_REL, aee, endpoint_error, flow_errors, percent_outliers, summarize
 
-__all__ = ["psnr", "ssim", "SSIM_SIGMA", "niqe", "niqe_features", "fit_niqe_model"]
+__all__ = [
+    "psnr", "ssim", "SSIM_SIGMA", "niqe", "niqe_features", "fit_niqe_model",
+    "aee", "percent_outliers", "endpoint_error", "flow_errors", "summarize", "PO_ABS_PX", "PO_REL",
+]

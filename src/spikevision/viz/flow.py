@@ -125,7 +125,7 @@ def color_wheel(size: int = 151, *, max_flow: float | None = None, label: bool =
     if label and scale is not None and size >= 48:
         import cv2
 
-        text = f"r = {scale:g} px"
+        text = f"r = {scale:.3g} px"
         cv2.putText(out, text, (2, size - 4), cv2.FONT_HERSHEY_SIMPLEX, max(0.3, size / 400), (0, 0, 0), 1, cv2.LINE_AA)
     return out
 
