@@ -40,8 +40,6 @@ def main() -> None:
     rng = np.random.default_rng(0)
     window = (rng.random((41, 250, 400)) < 0.3).astype(np.uint8)
     res = {"threads": args.threads}
-    res["tfp_s"] = timeit(lambda: reconstruct(window, method="tfp", at=20), args.frames)
-    res["atfi_s"] = timeit(lambda: reconstruct(window, method="atfi", at=20), max(3, args.frames // 5))
     for m in ("cnn", "snn"):
         if _available(m):
             print(f"{m}: skipped ({_available(m)})")
@@ -49,6 +47,8 @@ def main() -> None:
         n = args.frames if m == "cnn" else max(2, args.frames // 10)
         res[f"{m}_s"] = timeit(lambda: reconstruct_learned(window, model=m), n)
         res[f"{m}_fps"] = 1.0 / res[f"{m}_s"]
+    res["tfp_s"] = timeit(lambda: reconstruct(window, method="tfp", at=20), args.frames)
+    res["atfi_s"] = timeit(lambda: reconstruct(window, method="atfi", at=20), max(3, args.frames // 5))
     for k in ("cnn", "snn"):
         if f"{k}_s" in res:
             print(f"{k}: {res[f'{k}_s'] * 1e3:.1f} ms/frame = {res[f'{k}_fps']:.1f} frames/s "
