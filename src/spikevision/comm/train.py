@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ..training import save_torch as _save
+from ..training import warmup_cosine
 from .data import CommDataConfig, make_batch
 
 __all__ = ["CommTrainConfig", "load_config", "train", "export_code"]
@@ -81,21 +83,8 @@ def _lr(cfg: CommTrainConfig, it: int, minutes: float = 0.0) -> float:
     """Linear warm-up, then cosine decay to ``lr_min`` by the last iteration (or by ``max_minutes``
     of wall time when ``anneal_by_time``, whichever comes first: on a shared machine the
     schedule then still ends annealed, at the price of depending on the machine's speed)."""
-    if it < cfg.warmup:
-        return cfg.lr * (it + 1) / cfg.warmup
-    p = min(1.0, (it - cfg.warmup) / max(1, cfg.iterations - cfg.warmup))
-    if cfg.anneal_by_time:
-        p = max(p, min(1.0, minutes / cfg.max_minutes))
-    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * p))
-
-
-def _save(path: Path, obj: Any) -> None:
-    import torch
-
-    from ..io.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    return warmup_cosine(it, lr=cfg.lr, lr_min=cfg.lr_min, warmup=cfg.warmup, iterations=cfg.iterations,
+                         min_progress=minutes / cfg.max_minutes if cfg.anneal_by_time else 0.0)
 
 
 def _psnr(pred: np.ndarray, gt: np.ndarray) -> float:

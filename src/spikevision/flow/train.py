@@ -23,7 +23,6 @@ and ``config.json``.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -31,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from ..training import save_torch as _save
+from ..training import warmup_cosine
 from .synthetic import SceneConfig, make_batch, make_sample
 
 __all__ = ["TrainConfig", "load_config", "train", "sequence_loss", "validation_set", "evaluate_aee"]
@@ -161,19 +162,7 @@ def _augment(rng: np.random.Generator, w1: np.ndarray, w2: np.ndarray, fl: np.nd
 
 
 def _lr(cfg: TrainConfig, it: int) -> float:
-    if it < cfg.warmup:
-        return cfg.lr * (it + 1) / cfg.warmup
-    p = min(1.0, (it - cfg.warmup) / max(1, cfg.iterations - cfg.warmup))
-    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * p))
-
-
-def _save(path: Path, obj: Any) -> None:
-    import torch
-
-    from ..io.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    return warmup_cosine(it, lr=cfg.lr, lr_min=cfg.lr_min, warmup=cfg.warmup, iterations=cfg.iterations)
 
 
 def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> dict:

@@ -36,6 +36,21 @@ def subwindow_rates(window: torch.Tensor) -> torch.Tensor:
     return torch.stack([window[:, a:b].mean(1) for a, b in SUBWINDOWS], 1)
 
 
+def _resample(images: torch.Tensor, velocity: torch.Tensor, dt: torch.Tensor, *, mode: str = "bilinear") -> torch.Tensor:
+    """Sample image ``k`` of ``(B, K, H, W)`` at ``x + velocity(x) * dt[k]`` (border values outside)."""
+    b, k, h, w = images.shape
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=images.dtype, device=images.device),
+        torch.arange(w, dtype=images.dtype, device=images.device),
+        indexing="ij",
+    )
+    px = xs + velocity[:, 0, None] * dt[None, :, None, None]
+    py = ys + velocity[:, 1, None] * dt[None, :, None, None]
+    grid = torch.stack([2 * px / max(w - 1, 1) - 1, 2 * py / max(h - 1, 1) - 1], -1).reshape(b * k, h, w, 2)
+    out = F.grid_sample(images.reshape(b * k, 1, h, w), grid, mode=mode, padding_mode="border", align_corners=True)
+    return out.reshape(b, k, h, w)
+
+
 def warp_window(window: torch.Tensor, velocity: torch.Tensor, *, mode: str = "bilinear") -> torch.Tensor:
     """Align every frame of a window to its centre frame under constant velocity.
 
@@ -46,22 +61,9 @@ def warp_window(window: torch.Tensor, velocity: torch.Tensor, *, mode: str = "bi
     values outside), so the result is ``(B, T, H, W)`` with every frame
     registered to the centre.
     """
-    b, t, h, w = window.shape
-    c = (t - 1) / 2
-    dt = torch.arange(t, dtype=window.dtype, device=window.device) - c  # (T,)
-    ys, xs = torch.meshgrid(
-        torch.arange(h, dtype=window.dtype, device=window.device),
-        torch.arange(w, dtype=window.dtype, device=window.device),
-        indexing="ij",
-    )
-    # Sampling positions (B, T, H, W) in pixels.
-    px = xs + velocity[:, 0, None] * dt[None, :, None, None]
-    py = ys + velocity[:, 1, None] * dt[None, :, None, None]
-    gx = 2 * px / max(w - 1, 1) - 1
-    gy = 2 * py / max(h - 1, 1) - 1
-    grid = torch.stack([gx, gy], -1).reshape(b * t, h, w, 2)
-    out = F.grid_sample(window.reshape(b * t, 1, h, w), grid, mode=mode, padding_mode="border", align_corners=True)
-    return out.reshape(b, t, h, w)
+    t = window.shape[1]
+    dt = torch.arange(t, dtype=window.dtype, device=window.device) - (t - 1) / 2
+    return _resample(window, velocity, dt, mode=mode)
 
 
 def frame_groups(t: int, size: int = 5) -> list[tuple[int, int]]:
@@ -86,17 +88,7 @@ def warp_groups(window: torch.Tensor, velocity: torch.Tensor, groups: list[tuple
     c = (t - 1) / 2
     rates = torch.stack([window[:, a:e].mean(1) for a, e in groups], 1)
     dt = torch.tensor([(a + e - 1) / 2 - c for a, e in groups], dtype=window.dtype, device=window.device)
-    g = len(groups)
-    ys, xs = torch.meshgrid(
-        torch.arange(h, dtype=window.dtype, device=window.device),
-        torch.arange(w, dtype=window.dtype, device=window.device),
-        indexing="ij",
-    )
-    px = xs + velocity[:, 0, None] * dt[None, :, None, None]
-    py = ys + velocity[:, 1, None] * dt[None, :, None, None]
-    grid = torch.stack([2 * px / max(w - 1, 1) - 1, 2 * py / max(h - 1, 1) - 1], -1).reshape(b * g, h, w, 2)
-    out = F.grid_sample(rates.reshape(b * g, 1, h, w), grid, mode="bilinear", padding_mode="border", align_corners=True)
-    return out.reshape(b, g, h, w)
+    return _resample(rates, velocity, dt)
 
 
 def _gauss_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -128,14 +120,8 @@ def lk_velocity(rates: torch.Tensor, times: torch.Tensor, *, iters: int = 3, sig
     vel = rates.new_zeros(b, 2, h, w) if init is None else init.clone()
     tt = times.to(rates) - times.to(rates).mean()
     denom = (tt**2).sum().clamp_min(eps)
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=rates.dtype, device=rates.device),
-                            torch.arange(w, dtype=rates.dtype, device=rates.device), indexing="ij")
     for _ in range(iters):
-        px = xs + vel[:, 0, None] * tt[None, :, None, None]
-        py = ys + vel[:, 1, None] * tt[None, :, None, None]
-        grid = torch.stack([2 * px / max(w - 1, 1) - 1, 2 * py / max(h - 1, 1) - 1], -1).reshape(b * k, h, w, 2)
-        warped = F.grid_sample(sm.reshape(b * k, 1, h, w), grid, mode="bilinear", padding_mode="border",
-                               align_corners=True).reshape(b, k, h, w)
+        warped = _resample(sm, vel, tt)
         mean = warped.mean(1, keepdim=True)
         it = (warped * tt[None, :, None, None]).sum(1, keepdim=True) / denom
         ix = (F.pad(mean, (1, 1, 0, 0), mode="replicate")[..., 2:] - F.pad(mean, (1, 1, 0, 0), mode="replicate")[..., :-2]) / 2

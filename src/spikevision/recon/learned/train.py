@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ...training import save_torch as _save
+from ...training import warmup_cosine
 from .data import ReconDataConfig, make_batch
 
 __all__ = ["TrainConfig", "load_config", "train", "validation_set"]
@@ -87,10 +89,7 @@ def validation_set(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _lr(cfg: TrainConfig, it: int) -> float:
-    if it < cfg.warmup:
-        return cfg.lr * (it + 1) / cfg.warmup
-    p = min(1.0, (it - cfg.warmup) / max(1, cfg.iterations - cfg.warmup))
-    return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * p))
+    return warmup_cosine(it, lr=cfg.lr, lr_min=cfg.lr_min, warmup=cfg.warmup, iterations=cfg.iterations)
 
 
 def _psnr(pred: np.ndarray, gt: np.ndarray) -> float:
@@ -132,15 +131,6 @@ def reds_validation(path: str | None) -> list[tuple[np.ndarray, np.ndarray]]:
         win = s.window(s.n_frames // 2, 41)
         out.append((win[None], np.asarray(Image.open(png).convert("L"), np.float32)[None, None] / 255.0))
     return out
-
-
-def _save(path: Path, obj: Any) -> None:
-    import torch
-
-    from ...io.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
 
 
 def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> dict:
