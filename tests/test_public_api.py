@@ -9,8 +9,9 @@ import spikevision
 MODULES = [
     "spikevision", "spikevision.io", "spikevision.stream", "spikevision.weights", "spikevision.sim",
     "spikevision.recon", "spikevision.recon.learned", "spikevision.metrics", "spikevision.viz",
+    "spikevision.flow", "spikevision.comm", "spikevision.training",
 ]
-OPTIONAL = ["spikevision.flow", "spikevision.comm"]
+OPTIONAL: list[str] = []
 
 
 @pytest.mark.parametrize("name", MODULES + OPTIONAL)
