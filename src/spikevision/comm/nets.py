@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._snn import spikingjelly
+
 __all__ = ["CodeConfig", "SpikingEncoder", "AnalogEncoder", "Decoder", "STRIDE", "pad_to_stride"]
 
 #: Spatial downsampling of both encoders.
@@ -37,11 +39,7 @@ STRIDE = 16
 
 
 def _sj():
-    try:
-        from spikingjelly.activation_based import functional, layer, neuron, surrogate
-    except ImportError as exc:  # pragma: no cover
-        raise ImportError("the spiking code needs spikingjelly: pip install --no-deps spikingjelly==2.0.0") from exc
-    return functional, layer, neuron, surrogate
+    return spikingjelly()
 
 
 @dataclass(frozen=True)

@@ -30,17 +30,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..._snn import spikingjelly
 from .blocks import SUBWINDOWS, frame_groups, pyramid_lk, subwindow_rates, warp_window
 
 __all__ = ["SNNConfig", "SpikingReconNet"]
 
 
 def _sj():
-    try:
-        from spikingjelly.activation_based import functional, layer, neuron, surrogate
-    except ImportError as exc:  # pragma: no cover
-        raise ImportError("the SNN reconstructor needs spikingjelly: pip install --no-deps spikingjelly==2.0.0") from exc
-    return functional, layer, neuron, surrogate
+    return spikingjelly()
 
 
 @dataclass(frozen=True)
