@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/make_recon_eval_set.py --out /work/data/recon_heldout --scenes 8 --seed 5000
 
-Writes ``spike/scene_XXX.dat`` (250 x 400, 61 frames, camera layout, REDS
-preset) and ``gt/scene_XXX.png`` (the exact intensity at the middle frame,
+Writes ``spike/scene_NNN.dat`` (250 x 400, 61 frames, camera layout, REDS
+preset) and ``gt/scene_NNN.png`` (the exact intensity at the middle frame,
 8-bit), the layout ``spikevision eval recon`` reads. The scenes come from
 :func:`spikevision.sim.random_scene` (moving textured layers with occlusions,
 speeds up to 10 px per 20 frames, some low light) with seeds the training
