@@ -145,7 +145,7 @@ class SpikeStream:
         attrs: Mapping[str, Any] | None = None,
         first_frame: int = 0,
     ) -> None:
-        if isinstance(source, (np.ndarray, list, tuple)) or hasattr(source, "__array__") and not hasattr(source, "decode"):
+        if isinstance(source, (np.ndarray, list, tuple)) or (hasattr(source, "__array__") and not hasattr(source, "decode")):
             source = DenseSource(check_binary_array(source))
         elif not (hasattr(source, "decode") and hasattr(source, "counts")):
             raise TypeError(f"source must be a (T, H, W) array or a FrameSource, got {type(source).__name__}")

@@ -32,7 +32,7 @@ import numpy as np
 from .._checks import SpikeFormatError, check_binary_array, check_existing_file, check_positive_int
 from ..stream import SpikeStream
 from .atomic import atomic_path
-from .dat import PackedSource, _packed_chunks, _progress, frame_bytes
+from .dat import PackedSource, _packed_chunks, _progress, frame_bytes, unwrap_source
 
 __all__ = ["write_h5", "read_h5", "FORMAT_NAME", "FORMAT_VERSION"]
 
@@ -49,9 +49,7 @@ def _h5py() -> Any:
 
 
 def _stored_upright(stream: SpikeStream) -> bool:
-    src = stream.source
-    while hasattr(src, "base") and hasattr(src, "start"):
-        src = src.base
+    src, _ = unwrap_source(stream)
     return src.upright if isinstance(src, PackedSource) else True
 
 

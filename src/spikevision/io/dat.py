@@ -229,13 +229,18 @@ def read_dat(
     return SpikeStream(src, rate_hz=rate_hz, attrs={"source": str(p)})
 
 
-def _packed_chunks(stream: SpikeStream, upright: bool, chunk: int) -> Iterable[np.ndarray]:
-    src = stream.source
-    base, offset = src, 0
-    # Unwrap lazy windows to reach a packed source whose bytes can be copied as they are.
+def unwrap_source(stream: SpikeStream) -> tuple[Any, int]:
+    """The source under a stream's lazy windows and the stream's frame offset in it."""
+    base, offset = stream.source, 0
     while hasattr(base, "base") and hasattr(base, "start"):
         offset += base.start
         base = base.base
+    return base, offset
+
+
+def _packed_chunks(stream: SpikeStream, upright: bool, chunk: int) -> Iterable[np.ndarray]:
+    # Reach a packed source whose bytes can be copied as they are.
+    base, offset = unwrap_source(stream)
     same_layout = isinstance(base, PackedSource) and base.upright == upright
     for i in range(0, stream.n_frames, chunk):
         j = min(i + chunk, stream.n_frames)
