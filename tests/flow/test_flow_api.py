@@ -108,9 +108,28 @@ def test_learned_with_checkpoint(spikes, tiny_checkpoint):
     assert flow.shape == (64, 96, 2) and flow.dtype == np.float32 and np.isfinite(flow).all()
     again = flow_between(spikes[15:36], spikes[35:56], dt=20, method="spikeflow", weights=str(tiny_checkpoint))
     assert np.allclose(flow, again)
+    longer = flow_between(spikes[5:46], spikes[25:66], dt=20, method="spikeflow", weights=str(tiny_checkpoint))
+    assert np.allclose(flow, longer)  # the window length comes from the weights; longer windows are centred
+    with pytest.raises(ValueError, match="needs windows of 21"):
+        flow_between(spikes[15:34], spikes[35:54], dt=20, method="spikeflow", weights=str(tiny_checkpoint))
     with pytest.raises(ValueError, match="trained for dt"):
         estimate_flow(spikes, 25, 15, method="spikeflow", weights=str(tiny_checkpoint))
     assert estimate_flow(spikes, 25, 15, method="spikeflow", weights=str(tiny_checkpoint), strict_dt=False).shape == (64, 96, 2)
+
+
+def test_learned_window_from_weights(spikes, tmp_path):
+    torch = pytest.importorskip("torch")
+    from spikevision.flow.net import FlowNetConfig, SpikeFlowNet
+
+    cfg = FlowNetConfig(widths=(8, 8, 8), feature_dim=8, hidden=8, context=8, learned_channels=4, iters=2, init_window=41)
+    p = tmp_path / "w41.pt"
+    torch.save({"model": SpikeFlowNet(cfg).state_dict(), "model_name": "spikeflow", "model_args": cfg.to_dict(),
+                "dts": [20]}, p)
+    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p))
+    # an untrained network returns its warm start: here the baseline on the same 41-frame windows
+    assert np.allclose(flow, estimate_flow(spikes, 25, 20, method="classical"), atol=1e-4)
+    with pytest.raises(ValueError, match="needs windows of 41"):
+        flow_between(spikes[15:36], spikes[35:56], dt=20, method="spikeflow", weights=str(p))
 
 
 def test_learned_bad_weights(tmp_path, spikes):

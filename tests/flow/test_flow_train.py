@@ -27,6 +27,20 @@ def test_train_and_resume(tmp_path):
     assert best["model_name"] == "spikeflow" and best["model_args"]["window"] == 9
 
 
+def test_new_run_from_other_weights(tmp_path):
+    first = tmp_path / "a.json"
+    first.write_text(json.dumps({**TINY, "out_dir": str(tmp_path / "a"), "iterations": 2}))
+    train(load_config(first), progress=False)
+    second = tmp_path / "b.json"  # lr 0: the weights stay those it started from
+    second.write_text(json.dumps({**TINY, "out_dir": str(tmp_path / "b"), "iterations": 1, "lr": 0.0, "lr_min": 0.0,
+                                  "init_from": str(tmp_path / "a" / "last.pt")}))
+    s = train(load_config(second), progress=False)
+    assert s["iterations"] == 1
+    a = torch.load(tmp_path / "a" / "last.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_config_errors(tmp_path):
     p = tmp_path / "c.json"
     p.write_text(json.dumps({"iterationz": 3}))

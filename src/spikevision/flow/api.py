@@ -3,8 +3,9 @@
 Methods (see :func:`list_flow_methods`):
 
 * ``"spikeflow"`` — the learned network (:mod:`.net`), shipped weights
-  ``flow_spikeflow`` verified by size and SHA-256; 21-frame windows around
-  ``t0`` and ``t0 + dt``; warm-started from TFP + DIS on the same windows;
+  ``flow_spikeflow`` verified by size and SHA-256; 41-frame windows around
+  ``t0`` and ``t0 + dt`` (the length is stored with the weights); warm-started
+  from TFP + DIS on the same windows (i.e. from the baseline);
   trained for ``dt`` = 10 and 20.
 * ``"classical"`` — the baseline: TFP reconstructions (41-frame windows) at
   ``t0`` and ``t0 + dt`` + OpenCV DIS (medium preset); see :mod:`.classical`.
@@ -41,12 +42,21 @@ class UnknownFlowMethodError(ValueError):
 
 @dataclass(frozen=True)
 class FlowMethod:
-    """A registered method: how many frames each window needs and the function on two windows."""
+    """A registered method: how many frames each window needs and the function on two windows.
+
+    ``window_of`` (optional) gives the window length for the method's options
+    (the learned method reads it from the weights); ``window`` is the default.
+    """
 
     name: str
     window: int
     func: Callable[..., np.ndarray]
     description: str
+    window_of: Callable[..., int] | None = None
+
+    def frames(self, options: dict[str, Any]) -> int:
+        """Window length (spike frames) the method needs with these options."""
+        return self.window if self.window_of is None else int(self.window_of(**options))
 
 
 def _classical(w0: np.ndarray, w1: np.ndarray, *, dt: int, **options: Any) -> np.ndarray:
@@ -84,9 +94,14 @@ def _learned(w0: np.ndarray, w1: np.ndarray, *, dt: int, weights: str | None = N
     return out[0].permute(1, 2, 0).numpy().astype(np.float32)
 
 
+def _learned_window(*, weights: str | None = None, **_: Any) -> int:
+    return int(load_flow_model(weights)[0].cfg.frames)
+
+
 _METHODS: dict[str, FlowMethod] = {
-    "spikeflow": FlowMethod("spikeflow", 21, _learned,
-                            "learned spike-flow network: temporal spike representation, correlation pyramid, GRU refinement"),
+    "spikeflow": FlowMethod("spikeflow", 41, _learned,
+                            "learned spike-flow network: temporal spike representation, correlation pyramid, GRU refinement",
+                            _learned_window),
     "classical": FlowMethod("classical", 41, _classical, "baseline: TFP reconstructions at t0 and t0+dt + OpenCV DIS (medium)"),
     "farneback": FlowMethod("farneback", 41, _farneback, "TFP reconstructions at t0 and t0+dt + OpenCV Farneback"),
 }
@@ -117,11 +132,12 @@ def flow_between(w0: Any, w1: Any, *, dt: int, method: str = "spikeflow", **opti
         raise ValueError(f"w0 and w1 must have the same shape, got {a.shape} and {b.shape}")
     if a.shape[1] == 0 or a.shape[2] == 0:
         raise ValueError(f"spike windows have no pixels (shape {a.shape})")
-    if a.shape[0] < m.window:
-        raise ValueError(f"method {method!r} needs windows of {m.window} frames, got {a.shape[0]}")
-    if a.shape[0] > m.window:  # keep the centred sub-window
-        s = a.shape[0] // 2 - m.window // 2
-        a, b = a[s : s + m.window], b[s : s + m.window]
+    n = m.frames(options)
+    if a.shape[0] < n:
+        raise ValueError(f"method {method!r} needs windows of {n} frames, got {a.shape[0]}")
+    if a.shape[0] > n:  # keep the centred sub-window
+        s = a.shape[0] // 2 - n // 2
+        a, b = a[s : s + n], b[s : s + n]
     out = m.func(a, b, dt=dt, **options)
     return np.ascontiguousarray(out, dtype=np.float32)
 
@@ -161,15 +177,16 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
         raise TypeError(f"t0 must be an integer frame index, got {type(t0).__name__} {t0!r}")
     dt = check_positive_int(dt, "dt")
     t0 = int(t0)
-    half = m.window // 2
-    lo, hi = t0 - half, t0 + dt - half + m.window
+    n = m.frames(options)
+    half = n // 2
+    lo, hi = t0 - half, t0 + dt - half + n
     if s.n_frames == 0 or s.height == 0 or s.width == 0:
         raise ValueError(f"the stream is empty (shape {s.shape})")
     if lo < 0 or hi > s.n_frames:
         raise ValueError(f"method {method!r} with t0={t0}, dt={dt} needs frames [{lo}, {hi}) "
-                         f"({m.window}-frame windows centred on {t0} and {t0 + dt}), but the stream has [0, {s.n_frames})")
-    w0 = s.window(t0, m.window)
-    w1 = s.window(t0 + dt, m.window)
+                         f"({n}-frame windows centred on {t0} and {t0 + dt}), but the stream has [0, {s.n_frames})")
+    w0 = s.window(t0, n)
+    w1 = s.window(t0 + dt, n)
     return flow_between(w0, w1, dt=dt, method=method, **options)
 
 

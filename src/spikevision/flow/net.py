@@ -15,15 +15,20 @@ The main loop, as in the spike-flow papers (SCFlow, Spike2Flow, HiST-SFlow):
    ``3 x 3`` coarse neighbours.
 
 Warm start (``flow_init``): the refinement may start from a classical
-estimate (TFP images of the same windows + DIS, :func:`.classical.init_flow`)
-instead of zero, as RAFT warm-starts from a previous estimate. The network then
-predicts a correction: the output is ``flow_init + upsample(f - f_init)``
-with ``f_init`` the init averaged to 1/8 resolution, so the full-resolution
-detail of the init is kept where the network adds nothing.
+estimate (TFP images of the windows + DIS, :func:`.classical.init_flow`)
+instead of zero, as RAFT warm-starts from a previous estimate. With
+``init_window=41`` the network is given 41-frame windows: the warm start is
+the classical baseline, the representation uses their centred ``window``
+frames. The network then predicts a correction: the output is
+``flow_init + upsample(f - f_init)`` with ``f_init`` the init averaged to 1/8
+resolution, so the full-resolution detail of the init is kept where the network
+adds nothing. The flow head's last layer starts at zero, so an untrained
+network returns its warm start.
 
 Input: two windows ``(B, L, H, W)`` float 0/1 (any ``H, W``; padded internally
-to multiples of 8). Output: list of ``(B, 2, H, W)`` flows in pixels (u right,
-v down), one per iteration, the last one the final estimate.
+to multiples of 8; windows longer than ``cfg.window`` are cut to their centre).
+Output: list of ``(B, 2, H, W)`` flows in pixels (u right, v down), one per
+iteration, the last one the final estimate.
 """
 
 from __future__ import annotations
@@ -47,7 +52,9 @@ class FlowNetConfig:
     """Size of the network (stored with the weights)."""
 
     window: int = 21
+    init_window: int = 0
     learned_channels: int = 12
+    rate_scales: tuple[int, ...] = (5, 11, 21)
     widths: tuple[int, int, int] = (32, 48, 64)
     feature_dim: int = 96
     hidden: int = 48
@@ -57,16 +64,24 @@ class FlowNetConfig:
     iters: int = 6
     classical_init: bool = True
 
+    @property
+    def frames(self) -> int:
+        """Frames per input window: the representation uses the centred ``window`` of them, the warm
+        start (computed outside the network) all ``max(window, init_window)``."""
+        return max(self.window, self.init_window)
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["widths"] = list(self.widths)
+        d["rate_scales"] = list(self.rate_scales)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FlowNetConfig":
         d = dict(d)
-        if "widths" in d:
-            d["widths"] = tuple(d["widths"])
+        for key in ("widths", "rate_scales"):
+            if key in d:
+                d[key] = tuple(d[key])
         return cls(**d)
 
 
@@ -94,7 +109,8 @@ class Trunk(nn.Module):
     def __init__(self, cfg: FlowNetConfig) -> None:
         super().__init__()
         w1, w2, w3 = cfg.widths
-        self.rep = SpikeRepresentation(cfg.window, w1, learned=cfg.learned_channels, stride=2)
+        self.rep = SpikeRepresentation(cfg.window, w1, learned=cfg.learned_channels,
+                                       scales=cfg.rate_scales, stride=2)
         self.stages = nn.Sequential(_ResBlock(w1, w2, 2), _ResBlock(w2, w3, 2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -136,7 +152,10 @@ class SpikeFlowNet(nn.Module):
         c = self.cfg
         all_iters = self.training if all_iters is None else bool(all_iters)
         iters = c.iters if iters is None else int(iters)
-        b, _, H, W = w1.shape
+        b, length, H, W = w1.shape
+        if length > c.window:  # longer windows (for the warm start): the representation takes the centred part
+            s = length // 2 - c.window // 2
+            w1, w2 = w1[:, s : s + c.window], w2[:, s : s + c.window]
         f = self.factor
         ph, pw = (-H) % f, (-W) % f
         pad = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)

@@ -11,6 +11,8 @@ drawn from a generator seeded by ``(seed, k)``, the pool starts with samples
 ``pool + i``; each batch picks ``batch`` pool entries (seeded by ``(seed, i)``)
 with a random flip / transpose (the flow transformed alike). A resumed run
 rebuilds the pool it had, so it sees exactly the data an uninterrupted one would.
+``init_from`` (a checkpoint path) starts a new run from another run's weights,
+with a fresh optimiser and schedule; a run's own ``last.pt`` takes precedence.
 
 Loss: the RAFT sequence loss, ``sum_i gamma**(N-1-i) * mean |f_i - f_gt|_1``
 over valid pixels. Written to ``out_dir``: ``last.pt`` (model, optimiser,
@@ -59,6 +61,7 @@ class TrainConfig:
     val_samples: int = 24
     max_minutes: float = 60.0
     pool: int = 160
+    init_from: str = ""
     model_args: dict = field(default_factory=dict)
     scene: SceneConfig = field(default_factory=SceneConfig)
 
@@ -104,7 +107,7 @@ def validation_set(cfg: TrainConfig) -> list[tuple[np.ndarray, ...]]:
 def _window(cfg: TrainConfig) -> int:
     from .net import FlowNetConfig
 
-    return FlowNetConfig.from_dict(cfg.model_args).window
+    return FlowNetConfig.from_dict(cfg.model_args).frames
 
 
 def evaluate_aee(model: Any, batches: list[tuple[np.ndarray, ...]], chunk: int = 8) -> list[float]:
@@ -178,9 +181,12 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     out.mkdir(parents=True, exist_ok=True)
     net_cfg = FlowNetConfig.from_dict(cfg.model_args)
     model = SpikeFlowNet(net_cfg)
+    window = net_cfg.frames
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     start, best = 0, float("inf")
     last = out / "last.pt"
+    if cfg.init_from and not (resume and last.exists()):  # a new run starting from another run's weights
+        model.load_state_dict(torch.load(cfg.init_from, map_location="cpu", weights_only=False)["model"])
     if resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])
@@ -192,7 +198,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     # pool holds samples [start, start + pool) (see the module notes), sample k in slot k % pool
     pool: list[Any] = [None] * cfg.pool
     for k in range(start, start + cfg.pool):
-        pool[k % cfg.pool] = _pool_sample(cfg, k, net_cfg.window)
+        pool[k % cfg.pool] = _pool_sample(cfg, k, window)
     bar = progress_bar(total=cfg.iterations, desc="train flow", enabled=progress, unit="it")
     bar.update(start)
     model.train()
@@ -204,7 +210,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     with open(out / "log.jsonl", "a") as log:
         for it in range(start, cfg.iterations):
             k = cfg.pool + it
-            pool[k % cfg.pool] = _pool_sample(cfg, k, net_cfg.window)
+            pool[k % cfg.pool] = _pool_sample(cfg, k, window)
             rng = np.random.default_rng([cfg.seed, it, 1])
             picks = [_augment(rng, *pool[j]) for j in rng.choice(cfg.pool, size=cfg.batch, replace=cfg.batch > cfg.pool)]
             w1, w2, fl, va, init = (np.stack(x) for x in zip(*picks))

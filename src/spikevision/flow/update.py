@@ -51,6 +51,9 @@ class UpdateBlock(nn.Module):
         self.flow_head = nn.Sequential(nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(hidden, 2, 3, padding=1))
         self.mask_head = nn.Sequential(nn.Conv2d(hidden, 64, 3, padding=1), nn.ReLU(inplace=True),
                                        nn.Conv2d(64, factor * factor * 9, 1))
+        # an untrained block predicts no increment: a warm-started network starts at its initial flow
+        nn.init.zeros_(self.flow_head[-1].weight)
+        nn.init.zeros_(self.flow_head[-1].bias)
 
     def forward(self, h: torch.Tensor, ctx: torch.Tensor, corr: torch.Tensor, flow: torch.Tensor):
         motion = self.encoder(flow, corr)
