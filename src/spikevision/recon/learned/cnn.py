@@ -73,6 +73,25 @@ class VelocityNet(nn.Module):
         return lk + F.interpolate(v, size=(h, w), mode="bilinear", align_corners=False)
 
 
+def _mixed(block: nn.Sequential, parts: list[torch.Tensor], upsampled: int = 0) -> torch.Tensor:
+    """``block(cat(parts, 1))`` for a :class:`ConvBlock` with ``mix=True``, where the
+    first ``upsampled`` parts are at half resolution and enter 2x bilinearly upsampled."""
+    mix = block[0]
+    weight = mix.weight.flatten(1)
+    out, start = None, 0
+    for i, p in enumerate(parts):
+        b, c, h, w = p.shape
+        y = torch.matmul(weight[:, start : start + c], p.reshape(b, c, h * w)).view(b, -1, h, w)
+        if i < upsampled:
+            y = F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False)
+        out = y if out is None else out + y
+        start += c
+    out = out + mix.bias.view(1, -1, 1, 1)
+    for layer in list(block)[1:]:
+        out = layer(out)
+    return out
+
+
 class AlignedReconNet(nn.Module):
     """Spike window ``(B, 41, H, W)`` (0/1 floats) -> image ``(B, 1, H, W)`` and velocity."""
 
@@ -101,10 +120,13 @@ class AlignedReconNet(nn.Module):
         mean = (aligned * sizes[:, None, None]).sum(1, keepdim=True) / (sizes.sum() * self.cfg.rate_ratio)
         c0 = t // 2
         short = x[:, c0 - 4 : c0 + 5].mean(1, keepdim=True) / self.cfg.rate_ratio
-        e0 = self.enc0(torch.cat([x, aligned, mean, short], 1))
+        # Each 1x1 channel mix is applied to its inputs part by part instead of to
+        # their concatenation, and before (not after) bilinear upsampling, with
+        # which it commutes: the same function, without the large copies.
+        e0 = _mixed(self.enc0, [x, aligned, mean, short])
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
-        d1 = self.dec1(torch.cat([F.interpolate(e2, scale_factor=2, mode="bilinear", align_corners=False), e1], 1))
-        d0 = self.dec0(torch.cat([F.interpolate(d1, scale_factor=2, mode="bilinear", align_corners=False), e0], 1))
+        d1 = _mixed(self.dec1, [e2, e1], upsampled=1)
+        d0 = _mixed(self.dec0, [d1, e0], upsampled=1)
         img = mean + self.out(d0)
         return img[..., :h, :w], vel[..., :h, :w]
