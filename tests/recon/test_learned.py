@@ -52,6 +52,25 @@ def test_cnn_shapes_odd_sizes_and_gradients():
         net(torch.zeros(1, 40, 16, 16))
 
 
+def test_cnn_kink_head_starts_as_the_constant_velocity_model():
+    torch.manual_seed(0)
+    plain = AlignedReconNet(CNNConfig())
+    kinked = AlignedReconNet(CNNConfig(kink=True))
+    missing, unexpected = kinked.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all("kink_head" in k for k in missing)
+    x = (torch.rand(1, 41, 24, 32) < 0.3).float()
+    with torch.no_grad():
+        (a, va), (b, vb) = plain(x), kinked(x)
+    assert vb.shape == (1, 4, 24, 32) and torch.allclose(a, b, atol=1e-6) and torch.allclose(vb[:, 2:], torch.zeros(1))
+    # a kink moves the groups before and after the centre in opposite extra directions
+    k = torch.zeros(1, 2, 24, 32)
+    k[:, 0] = 1.0
+    frames = (torch.rand(1, 41, 24, 32) < 0.5).float()
+    g = warp_groups(frames, torch.zeros(1, 2, 24, 32), [(0, 5), (18, 23), (36, 41)], kink=k)
+    g0 = warp_groups(frames, torch.zeros(1, 2, 24, 32), [(0, 5), (18, 23), (36, 41)])
+    assert torch.allclose(g[:, 1], g0[:, 1]) and not torch.allclose(g[:, 0], g0[:, 0])
+
+
 def test_mixed_block_equals_mix_of_the_concatenation():
     # The part-by-part channel mix (before upsampling) is the same function as the
     # block applied to the concatenated, upsampled inputs.

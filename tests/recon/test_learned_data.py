@@ -30,7 +30,7 @@ def test_batch_shapes_and_seeding():
     b = make_batch(np.random.default_rng(7), 3, cfg)
     spikes, gt, vel = a
     assert spikes.shape == (3, 41, 16, 16) and spikes.dtype == np.uint8 and set(np.unique(spikes)) <= {0, 1}
-    assert gt.shape == (3, 1, 16, 16) and vel.shape == (3, 2, 16, 16)
+    assert gt.shape == (3, 1, 16, 16) and vel.shape == (3, 4, 16, 16)
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
@@ -51,5 +51,6 @@ def test_key_frame_velocity_kink(one_image):
     cfg = _plain(key_frame_fraction=1.0, max_speed=0.4)
     f0, v0 = make_sample(np.random.default_rng(11), replace(cfg, max_kink=0.0))
     f1, v1 = make_sample(np.random.default_rng(11), replace(cfg, max_kink=0.9))
-    assert np.array_equal(f0[20], f1[20]) and np.allclose(v0, v1, atol=1e-6)
+    assert np.array_equal(f0[20], f1[20]) and np.allclose(v0[:2], v1[:2], atol=1e-6)
+    assert np.allclose(v0[2:], 0) and np.hypot(*v1[2:, 0, 0]) > 0  # the change is the kink
     assert np.array_equal(f0[:20].shape, f1[:20].shape) and not np.allclose(f0[0], f1[0])

@@ -39,6 +39,7 @@ class CNNConfig:
     width: int = 16
     vel_width: int = 32
     group: int = 5
+    kink: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -52,7 +53,7 @@ class VelocityNet(nn.Module):
     (zero at initialisation), e.g. where texture is too weak for Lucas-Kanade.
     """
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, kink: bool = False) -> None:
         super().__init__()
         self.register_buffer("times", torch.tensor([(a + b - 1) / 2 - 20 for a, b in SUBWINDOWS]), persistent=False)
         self.body = nn.Sequential(
@@ -64,12 +65,22 @@ class VelocityNet(nn.Module):
         self.head = conv(width, 2)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+        self.kink_head = None
+        if kink:  # velocity change at the centre frame (REDS-style key frames), zero at initialisation
+            self.kink_head = conv(width, 2)
+            nn.init.zeros_(self.kink_head.weight)
+            nn.init.zeros_(self.kink_head.bias)
 
     def forward(self, rates: torch.Tensor) -> torch.Tensor:
+        """Velocity ``(B, 2, H, W)``, or ``(B, 4, H, W)`` (velocity, kink) with a kink head."""
         h, w = rates.shape[-2:]
         lk = pyramid_lk(rates, self.times)
         small = torch.cat([F.avg_pool2d(rates, 4), F.avg_pool2d(lk, 4)], 1)
-        v = self.head(self.body(small))  # 1/4 resolution
+        feat = self.body(small)  # 1/4 resolution
+        v = self.head(feat)
+        if self.kink_head is not None:
+            v = torch.cat([v, self.kink_head(feat)], 1)
+            lk = torch.cat([lk, torch.zeros_like(lk)], 1)
         return lk + F.interpolate(v, size=(h, w), mode="bilinear", align_corners=False)
 
 
@@ -93,13 +104,17 @@ def _mixed(block: nn.Sequential, parts: list[torch.Tensor], upsampled: int = 0) 
 
 
 class AlignedReconNet(nn.Module):
-    """Spike window ``(B, 41, H, W)`` (0/1 floats) -> image ``(B, 1, H, W)`` and velocity."""
+    """Spike window ``(B, 41, H, W)`` (0/1 floats) -> image ``(B, 1, H, W)`` and velocity.
+
+    With ``kink=True`` the velocity output has four channels: the velocity at the
+    centre frame and its change there (before: ``v - k/2``, after: ``v + k/2``).
+    """
 
     def __init__(self, cfg: CNNConfig = CNNConfig()) -> None:
         super().__init__()
         self.cfg = cfg
         c = cfg.width
-        self.velocity = VelocityNet(cfg.vel_width)
+        self.velocity = VelocityNet(cfg.vel_width, kink=cfg.kink)
         self.groups = frame_groups(cfg.window, cfg.group)
         self.enc0 = ConvBlock(cfg.window + len(self.groups) + 2, c, mix=True)
         self.enc1 = nn.Sequential(ConvBlock(c, 2 * c, stride=2), ConvBlock(2 * c, 2 * c))
@@ -115,7 +130,7 @@ class AlignedReconNet(nn.Module):
         pad_h, pad_w = (-h) % 4, (-w) % 4
         x = F.pad(window, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else window
         vel = self.velocity(subwindow_rates(x))
-        aligned = warp_groups(x, vel, self.groups)
+        aligned = warp_groups(x, vel[:, :2], self.groups, kink=vel[:, 2:] if self.cfg.kink else None)
         sizes = torch.tensor([b - a for a, b in self.groups], dtype=x.dtype, device=x.device)
         mean = (aligned * sizes[:, None, None]).sum(1, keepdim=True) / (sizes.sum() * self.cfg.rate_ratio)
         c0 = t // 2

@@ -19,7 +19,8 @@ both measured on the sample clips (cross-correlation of 21-frame means along
 the clip: a straight-line track on each side of the GT frame, 0.135 then
 0.17 px/frame on one clip; constant-velocity simulation of the GT frame loses
 1.2 dB to this kink and 1.4 dB more to bilinear softening of the other frames).
-Translation only, as there; the velocity target is the mean ``(m1 + m2) / 2``.
+Translation only, as there; the motion target is the mean ``(m1 + m2) / 2`` and the
+change ``m2 - m1``.
 
 Motion model: the content of frame ``t`` is ``I_t(p) = I(A_t(p))`` with
 ``A_t(p) = C + s M_t (p - p_c - m dt)``, ``dt = t - t_c``,
@@ -136,7 +137,8 @@ def _affine(c: np.ndarray, s: float, m: np.ndarray, w: float, z: float, dt: floa
 
 
 def make_sample(rng: np.random.Generator, cfg: ReconDataConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Intensity frames ``(window, P, P)`` and velocity ``(2, P, P)`` of one moving crop.
+    """Intensity frames ``(window, P, P)`` and motion ``(4, P, P)`` of one moving crop:
+    velocity at the centre frame (u, v) and its change there (zero but for key-frame samples).
 
     Crops with little fine texture are redrawn with probability ``reject_flat``
     (the REDS scenes the models are judged on are dense street scenes).
@@ -203,17 +205,18 @@ def _draw(rng: np.random.Generator, cfg: ReconDataConfig) -> tuple[np.ndarray, n
     frames = np.clip(gain * np.power(np.clip(frames, 0, 1), gamma), 0, 1)
     yy, xx = np.mgrid[0:p, 0:p].astype(np.float32)
     rx, ry = xx - pc[0], yy - pc[1]
-    mv = (m + m_after) / 2
-    vel = np.stack([mv[0] + z * rx - w * ry, mv[1] + z * ry + w * rx]).astype(np.float32)
+    mv, dk = (m + m_after) / 2, m_after - m
+    vel = np.stack([mv[0] + z * rx - w * ry, mv[1] + z * ry + w * rx,
+                    np.full_like(rx, dk[0]), np.full_like(rx, dk[1])]).astype(np.float32)
     if flip_x:  # mirror the rendered sample (and its velocity field)
-        frames, vel = frames[:, :, ::-1], vel[:, :, ::-1] * np.array([-1, 1], np.float32)[:, None, None]
+        frames, vel = frames[:, :, ::-1], vel[:, :, ::-1] * np.array([-1, 1, -1, 1], np.float32)[:, None, None]
     if transpose:
-        frames, vel = frames.transpose(0, 2, 1), vel[::-1].transpose(0, 2, 1)
+        frames, vel = frames.transpose(0, 2, 1), vel[[1, 0, 3, 2]].transpose(0, 2, 1)
     return np.ascontiguousarray(frames), np.ascontiguousarray(vel)
 
 
 def make_batch(rng: np.random.Generator, batch: int, cfg: ReconDataConfig, *, settings=None, noisy_settings=None):
-    """A batch: spikes ``(B, T, P, P)`` uint8, centre intensity ``(B, 1, P, P)``, velocity ``(B, 2, P, P)``."""
+    """A batch: spikes ``(B, T, P, P)`` uint8, centre intensity ``(B, 1, P, P)``, motion ``(B, 4, P, P)``."""
     from ...sim import REDS_PRESET, fire
 
     settings = settings or REDS_PRESET

@@ -156,7 +156,10 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
         opt.load_state_dict(ck["optimizer"])
         start, best = ck["iteration"], ck["best_psnr"]
     elif cfg.init:  # fine-tune: start from these weights (same architecture), fresh optimiser
-        model.load_state_dict(torch.load(cfg.init, map_location="cpu", weights_only=False)["model"])
+        missing, unexpected = model.load_state_dict(
+            torch.load(cfg.init, map_location="cpu", weights_only=False)["model"], strict=False)
+        if unexpected or any("kink_head" not in k for k in missing):  # only new zero-initialised heads may be absent
+            raise ValueError(f"{cfg.init}: weights do not fit the model (missing {missing}, unexpected {unexpected})")
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=list))
     val_spikes, val_gt = validation_set(cfg)
     reds = reds_validation(cfg.reds_val_dir)
@@ -180,7 +183,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
             img, v = out_
             loss = torch.sqrt((img - y) ** 2 + 1e-6).mean()
             if cfg.velocity_weight:
-                loss = loss + cfg.velocity_weight * (v - torch.from_numpy(vel)).abs().mean()
+                loss = loss + cfg.velocity_weight * (v - torch.from_numpy(vel)[:, : v.shape[1]]).abs().mean()
         else:
             img = out_
             loss = torch.sqrt((img - y) ** 2 + 1e-6).mean()
