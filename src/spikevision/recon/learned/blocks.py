@@ -31,6 +31,22 @@ class ConvBlock(nn.Sequential):
         super().__init__(*layers)
 
 
+def pad_bottom_right(x: torch.Tensor, multiple: int) -> torch.Tensor:
+    """Replicate the last row/column until both sides are multiples of ``multiple``.
+
+    Same values as ``F.pad(..., mode="replicate")`` on the bottom/right, but by
+    concatenating broadcast views, which is several times faster on a CPU for
+    a many-channel window.
+    """
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph:
+        x = torch.cat([x, x[..., -1:, :].expand(*x.shape[:-2], ph, x.shape[-1])], -2)
+    if pw:
+        x = torch.cat([x, x[..., -1:].expand(*x.shape[:-1], pw)], -1)
+    return x
+
+
 def subwindow_rates(window: torch.Tensor) -> torch.Tensor:
     """Mean spike rate in each of :data:`SUBWINDOWS`: ``(B, 41, H, W) -> (B, 5, H, W)``."""
     return torch.stack([window[:, a:b].mean(1) for a, b in SUBWINDOWS], 1)

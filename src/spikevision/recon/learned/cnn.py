@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import SUBWINDOWS, ConvBlock, conv, frame_groups, pyramid_lk, subwindow_rates, warp_groups
+from .blocks import SUBWINDOWS, ConvBlock, conv, frame_groups, pad_bottom_right, pyramid_lk, subwindow_rates, warp_groups
 
 __all__ = ["CNNConfig", "AlignedReconNet"]
 
@@ -92,12 +92,18 @@ def _mixed(block: nn.Sequential, parts: list[torch.Tensor], upsampled: int = 0) 
     out, start = None, 0
     for i, p in enumerate(parts):
         b, c, h, w = p.shape
-        y = torch.matmul(weight[:, start : start + c], p.reshape(b, c, h * w)).view(b, -1, h, w)
+        wk = weight[:, start : start + c]
+        if c == 1:  # an outer product: a broadcast multiply is far cheaper than a matmul
+            y = p * wk.view(1, -1, 1, 1)
+        elif b == 1:
+            y = torch.mm(wk, p.reshape(c, h * w)).view(1, -1, h, w)
+        else:
+            y = torch.matmul(wk, p.reshape(b, c, h * w)).view(b, -1, h, w)
         if i < upsampled:
             y = F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False)
-        out = y if out is None else out + y
+        out = y if out is None else out.add_(y)
         start += c
-    out = out + mix.bias.view(1, -1, 1, 1)
+    out = out.add_(mix.bias.view(1, -1, 1, 1))
     for layer in list(block)[1:]:
         out = layer(out)
     return out
@@ -127,8 +133,7 @@ class AlignedReconNet(nn.Module):
         b, t, h, w = window.shape
         if t != self.cfg.window:
             raise ValueError(f"expected a {self.cfg.window}-frame window, got {t} frames")
-        pad_h, pad_w = (-h) % 4, (-w) % 4
-        x = F.pad(window, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else window
+        x = pad_bottom_right(window, 4)
         vel = self.velocity(subwindow_rates(x))
         aligned = warp_groups(x, vel[:, :2], self.groups, kink=vel[:, 2:] if self.cfg.kink else None)
         sizes = torch.tensor([b - a for a, b in self.groups], dtype=x.dtype, device=x.device)

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..._snn import spikingjelly
-from .blocks import SUBWINDOWS, frame_groups, pyramid_lk, subwindow_rates, warp_groups, warp_window
+from .blocks import SUBWINDOWS, frame_groups, pad_bottom_right, pyramid_lk, subwindow_rates, warp_groups, warp_window
 
 __all__ = ["SNNConfig", "SpikingReconNet"]
 
@@ -108,8 +108,7 @@ class SpikingReconNet(nn.Module):
         if t != self.cfg.window:
             raise ValueError(f"expected a {self.cfg.window}-frame window, got {t} frames")
         functional.reset_net(self)
-        pad_h, pad_w = (-h) % 4, (-w) % 4
-        x = F.pad(window, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else window
+        x = pad_bottom_right(window, 4)
         base = None
         if self.cfg.align:
             with torch.no_grad():
