@@ -52,11 +52,46 @@ def test_cnn_shapes_odd_sizes_and_gradients():
         net(torch.zeros(1, 40, 16, 16))
 
 
-def test_snn_shapes_and_gradients():
+def test_cnn_kink_head_starts_as_the_constant_velocity_model():
+    torch.manual_seed(0)
+    plain = AlignedReconNet(CNNConfig())
+    kinked = AlignedReconNet(CNNConfig(kink=True))
+    missing, unexpected = kinked.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all("kink_head" in k for k in missing)
+    x = (torch.rand(1, 41, 24, 32) < 0.3).float()
+    with torch.no_grad():
+        (a, va), (b, vb) = plain(x), kinked(x)
+    assert vb.shape == (1, 4, 24, 32) and torch.allclose(a, b, atol=1e-6) and torch.allclose(vb[:, 2:], torch.zeros(1))
+    # a kink moves the groups before and after the centre in opposite extra directions
+    k = torch.zeros(1, 2, 24, 32)
+    k[:, 0] = 1.0
+    frames = (torch.rand(1, 41, 24, 32) < 0.5).float()
+    g = warp_groups(frames, torch.zeros(1, 2, 24, 32), [(0, 5), (18, 23), (36, 41)], kink=k)
+    g0 = warp_groups(frames, torch.zeros(1, 2, 24, 32), [(0, 5), (18, 23), (36, 41)])
+    assert torch.allclose(g[:, 1], g0[:, 1]) and not torch.allclose(g[:, 0], g0[:, 0])
+
+
+def test_mixed_block_equals_mix_of_the_concatenation():
+    # The part-by-part channel mix (before upsampling) is the same function as the
+    # block applied to the concatenated, upsampled inputs.
+    from spikevision.recon.learned.blocks import ConvBlock
+    from spikevision.recon.learned.cnn import _mixed
+
+    torch.manual_seed(0)
+    block = ConvBlock(7 + 3, 5, mix=True)
+    low, high = torch.randn(2, 7, 6, 9), torch.randn(2, 3, 12, 18)
+    up = torch.nn.functional.interpolate(low, scale_factor=2, mode="bilinear", align_corners=False)
+    assert torch.allclose(_mixed(block, [low, high], upsampled=1), block(torch.cat([up, high], 1)), atol=1e-5)
+    a, b = torch.randn(1, 4, 5, 6), torch.randn(1, 6, 5, 6)
+    assert torch.allclose(_mixed(block, [a, b]), block(torch.cat([a, b], 1)), atol=1e-5)
+
+
+@pytest.mark.parametrize("smooth_base", [False, True])
+def test_snn_shapes_and_gradients(smooth_base):
     pytest.importorskip("spikingjelly")
     from spikevision.recon.learned.snn import SNNConfig, SpikingReconNet
 
-    net = SpikingReconNet(SNNConfig(width=8))
+    net = SpikingReconNet(SNNConfig(width=8, smooth_base=smooth_base))
     x = (torch.rand(2, 41, 20, 28) < 0.3).float()
     img = net(x)
     assert img.shape == (2, 1, 20, 28)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import SUBWINDOWS, ConvBlock, conv, frame_groups, pyramid_lk, subwindow_rates, warp_groups
+from .blocks import SUBWINDOWS, ConvBlock, conv, frame_groups, pad_bottom_right, pyramid_lk, subwindow_rates, warp_groups
 
 __all__ = ["CNNConfig", "AlignedReconNet"]
 
@@ -39,6 +39,7 @@ class CNNConfig:
     width: int = 16
     vel_width: int = 32
     group: int = 5
+    kink: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -52,7 +53,7 @@ class VelocityNet(nn.Module):
     (zero at initialisation), e.g. where texture is too weak for Lucas-Kanade.
     """
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, kink: bool = False) -> None:
         super().__init__()
         self.register_buffer("times", torch.tensor([(a + b - 1) / 2 - 20 for a, b in SUBWINDOWS]), persistent=False)
         self.body = nn.Sequential(
@@ -64,23 +65,62 @@ class VelocityNet(nn.Module):
         self.head = conv(width, 2)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+        self.kink_head = None
+        if kink:  # velocity change at the centre frame (REDS-style key frames), zero at initialisation
+            self.kink_head = conv(width, 2)
+            nn.init.zeros_(self.kink_head.weight)
+            nn.init.zeros_(self.kink_head.bias)
 
     def forward(self, rates: torch.Tensor) -> torch.Tensor:
+        """Velocity ``(B, 2, H, W)``, or ``(B, 4, H, W)`` (velocity, kink) with a kink head."""
         h, w = rates.shape[-2:]
         lk = pyramid_lk(rates, self.times)
         small = torch.cat([F.avg_pool2d(rates, 4), F.avg_pool2d(lk, 4)], 1)
-        v = self.head(self.body(small))  # 1/4 resolution
+        feat = self.body(small)  # 1/4 resolution
+        v = self.head(feat)
+        if self.kink_head is not None:
+            v = torch.cat([v, self.kink_head(feat)], 1)
+            lk = torch.cat([lk, torch.zeros_like(lk)], 1)
         return lk + F.interpolate(v, size=(h, w), mode="bilinear", align_corners=False)
 
 
+def _mixed(block: nn.Sequential, parts: list[torch.Tensor], upsampled: int = 0) -> torch.Tensor:
+    """``block(cat(parts, 1))`` for a :class:`ConvBlock` with ``mix=True``, where the
+    first ``upsampled`` parts are at half resolution and enter 2x bilinearly upsampled."""
+    mix = block[0]
+    weight = mix.weight.flatten(1)
+    out, start = None, 0
+    for i, p in enumerate(parts):
+        b, c, h, w = p.shape
+        wk = weight[:, start : start + c]
+        if c == 1:  # an outer product: a broadcast multiply is far cheaper than a matmul
+            y = p * wk.view(1, -1, 1, 1)
+        elif b == 1:
+            y = torch.mm(wk, p.reshape(c, h * w)).view(1, -1, h, w)
+        else:
+            y = torch.matmul(wk, p.reshape(b, c, h * w)).view(b, -1, h, w)
+        if i < upsampled:
+            y = F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False)
+        out = y if out is None else out.add_(y)
+        start += c
+    out = out.add_(mix.bias.view(1, -1, 1, 1))
+    for layer in list(block)[1:]:
+        out = layer(out)
+    return out
+
+
 class AlignedReconNet(nn.Module):
-    """Spike window ``(B, 41, H, W)`` (0/1 floats) -> image ``(B, 1, H, W)`` and velocity."""
+    """Spike window ``(B, 41, H, W)`` (0/1 floats) -> image ``(B, 1, H, W)`` and velocity.
+
+    With ``kink=True`` the velocity output has four channels: the velocity at the
+    centre frame and its change there (before: ``v - k/2``, after: ``v + k/2``).
+    """
 
     def __init__(self, cfg: CNNConfig = CNNConfig()) -> None:
         super().__init__()
         self.cfg = cfg
         c = cfg.width
-        self.velocity = VelocityNet(cfg.vel_width)
+        self.velocity = VelocityNet(cfg.vel_width, kink=cfg.kink)
         self.groups = frame_groups(cfg.window, cfg.group)
         self.enc0 = ConvBlock(cfg.window + len(self.groups) + 2, c, mix=True)
         self.enc1 = nn.Sequential(ConvBlock(c, 2 * c, stride=2), ConvBlock(2 * c, 2 * c))
@@ -93,18 +133,20 @@ class AlignedReconNet(nn.Module):
         b, t, h, w = window.shape
         if t != self.cfg.window:
             raise ValueError(f"expected a {self.cfg.window}-frame window, got {t} frames")
-        pad_h, pad_w = (-h) % 4, (-w) % 4
-        x = F.pad(window, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else window
+        x = pad_bottom_right(window, 4)
         vel = self.velocity(subwindow_rates(x))
-        aligned = warp_groups(x, vel, self.groups)
+        aligned = warp_groups(x, vel[:, :2], self.groups, kink=vel[:, 2:] if self.cfg.kink else None)
         sizes = torch.tensor([b - a for a, b in self.groups], dtype=x.dtype, device=x.device)
         mean = (aligned * sizes[:, None, None]).sum(1, keepdim=True) / (sizes.sum() * self.cfg.rate_ratio)
         c0 = t // 2
         short = x[:, c0 - 4 : c0 + 5].mean(1, keepdim=True) / self.cfg.rate_ratio
-        e0 = self.enc0(torch.cat([x, aligned, mean, short], 1))
+        # Each 1x1 channel mix is applied to its inputs part by part instead of to
+        # their concatenation, and before (not after) bilinear upsampling, with
+        # which it commutes: the same function, without the large copies.
+        e0 = _mixed(self.enc0, [x, aligned, mean, short])
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
-        d1 = self.dec1(torch.cat([F.interpolate(e2, scale_factor=2, mode="bilinear", align_corners=False), e1], 1))
-        d0 = self.dec0(torch.cat([F.interpolate(d1, scale_factor=2, mode="bilinear", align_corners=False), e0], 1))
+        d1 = _mixed(self.dec1, [e2, e1], upsampled=1)
+        d0 = _mixed(self.dec0, [d1, e0], upsampled=1)
         img = mean + self.out(d0)
         return img[..., :h, :w], vel[..., :h, :w]

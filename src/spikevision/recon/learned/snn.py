@@ -18,6 +18,14 @@ final membrane potential is the image.
 * Readout: a conv on the last spike layer gives an input current per step; the
   output neuron is an integrator without threshold, so the image is the mean
   current over the steps, plus a residual on the window's mean rate.
+* Base (``smooth_base=True``): the residual is taken on the motion-aligned mean
+  rate computed with bilinear resampling of frame-group rates (no learned
+  parameters), which keeps the sub-pixel position nearest-neighbour alignment
+  loses; that base image also reaches the first layer at every step as one
+  analog input channel ("direct encoding", as in most deep SNNs), next to the
+  group's binary spikes. With ``smooth_base=False`` (the first shipped
+  weights) the base is the mean of the nearest-neighbour aligned spikes and
+  the input is spikes only.
 
 Built on spikingjelly (``pip install --no-deps spikingjelly==2.0.0``).
 """
@@ -31,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..._snn import spikingjelly
-from .blocks import SUBWINDOWS, frame_groups, pyramid_lk, subwindow_rates, warp_window
+from .blocks import SUBWINDOWS, frame_groups, pad_bottom_right, pyramid_lk, subwindow_rates, warp_groups, warp_window
 
 __all__ = ["SNNConfig", "SpikingReconNet"]
 
@@ -50,6 +58,7 @@ class SNNConfig:
     width: int = 16
     tau: float = 2.0
     align: bool = True
+    smooth_base: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,7 +82,7 @@ class SpikingReconNet(nn.Module):
         self.cfg = cfg
         c, g, tau = cfg.width, cfg.group, cfg.tau
         self.groups = frame_groups(cfg.window, g)
-        self.enc0 = _SpikingConv(g, c, tau)
+        self.enc0 = _SpikingConv(g + int(cfg.smooth_base), c, tau)
         self.enc1 = nn.Sequential(_SpikingConv(c, 2 * c, tau, stride=2), _SpikingConv(2 * c, 2 * c, tau))
         self.enc2 = nn.Sequential(_SpikingConv(2 * c, 4 * c, tau, stride=2), _SpikingConv(4 * c, 4 * c, tau))
         self.dec1 = _SpikingConv(6 * c, 2 * c, tau)
@@ -99,13 +108,22 @@ class SpikingReconNet(nn.Module):
         if t != self.cfg.window:
             raise ValueError(f"expected a {self.cfg.window}-frame window, got {t} frames")
         functional.reset_net(self)
-        pad_h, pad_w = (-h) % 4, (-w) % 4
-        x = F.pad(window, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else window
+        x = pad_bottom_right(window, 4)
+        base = None
         if self.cfg.align:
             with torch.no_grad():
                 vel = pyramid_lk(subwindow_rates(x), self.times)
+                if self.cfg.smooth_base:
+                    groups = frame_groups(t, self.cfg.group)
+                    sizes = torch.tensor([e - a for a, e in groups], dtype=x.dtype, device=x.device)
+                    rates = warp_groups(x, vel, groups)
+                    base = (rates * sizes[:, None, None]).sum(1, keepdim=True) / (sizes.sum() * self.cfg.rate_ratio)
             x = warp_window(x, vel, mode="nearest")  # still binary spikes
+        if base is None:
+            base = x.mean(1, keepdim=True) / self.cfg.rate_ratio
         seq = self._steps(x)
+        if self.cfg.smooth_base:
+            seq = torch.cat([seq, base.unsqueeze(0).expand(seq.shape[0], -1, -1, -1, -1)], 2)
         e0 = self.enc0(seq)
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
@@ -113,7 +131,6 @@ class SpikingReconNet(nn.Module):
         d1 = self.dec1(torch.cat([up(e2), e1], 2))
         d0 = self.dec0(torch.cat([up(d1), e0], 2))
         current = self.readout(d0.flatten(0, 1)).unflatten(0, d0.shape[:2])  # (T, B, 1, H, W)
-        mean_rate = x.mean(1, keepdim=True) / self.cfg.rate_ratio
-        img = mean_rate + current.mean(0)
+        img = base + current.mean(0)
         functional.reset_net(self)
         return img[..., :h, :w]

@@ -8,7 +8,9 @@ atomically to ``out_dir/last.pt`` every ``checkpoint_every`` iterations, the
 best model by validation PSNR (on ``reds_val_dir`` when given — a
 REDS-style folder used only for validation — else on a held-out synthetic
 set) to ``out_dir/best.pt``, and one JSON line per
-logged step to ``out_dir/log.jsonl``.
+logged step to ``out_dir/log.jsonl``. ``init`` names a weights file to start
+from (fine-tuning with a fresh optimiser and schedule) when there is no
+``last.pt`` to resume.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class TrainConfig:
     val_samples: int = 64
     max_minutes: float = 120.0
     reds_val_dir: str | None = None
+    init: str | None = None
     model_args: dict = field(default_factory=dict)
     data: ReconDataConfig = field(default_factory=ReconDataConfig)
 
@@ -152,6 +155,11 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         start, best = ck["iteration"], ck["best_psnr"]
+    elif cfg.init:  # fine-tune: start from these weights (same architecture), fresh optimiser
+        missing, unexpected = model.load_state_dict(
+            torch.load(cfg.init, map_location="cpu", weights_only=False)["model"], strict=False)
+        if unexpected or any("kink_head" not in k for k in missing):  # only new zero-initialised heads may be absent
+            raise ValueError(f"{cfg.init}: weights do not fit the model (missing {missing}, unexpected {unexpected})")
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=list))
     val_spikes, val_gt = validation_set(cfg)
     reds = reds_validation(cfg.reds_val_dir)
@@ -175,7 +183,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
             img, v = out_
             loss = torch.sqrt((img - y) ** 2 + 1e-6).mean()
             if cfg.velocity_weight:
-                loss = loss + cfg.velocity_weight * (v - torch.from_numpy(vel)).abs().mean()
+                loss = loss + cfg.velocity_weight * (v - torch.from_numpy(vel)[:, : v.shape[1]]).abs().mean()
         else:
             img = out_
             loss = torch.sqrt((img - y) ** 2 + 1e-6).mean()
