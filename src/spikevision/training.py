@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import pickle
 import os
 from typing import Any
 
-__all__ = ["warmup_cosine", "save_torch"]
+__all__ = ["warmup_cosine", "save_torch", "load_init"]
 
 
 def warmup_cosine(it: int, *, lr: float, lr_min: float, warmup: int, iterations: int, min_progress: float = 0.0) -> float:
@@ -28,3 +29,24 @@ def save_torch(path: str | os.PathLike, obj: Any) -> None:
 
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
+
+
+def load_init(model: Any, path: str | os.PathLike, *, new: tuple[str, ...] = ()) -> None:
+    """Start ``model`` from the weights in checkpoint ``path`` (fine-tuning; the optimiser starts fresh).
+
+    Every parameter must be present and fit, except those whose name contains one of
+    ``new`` (parts added since, which start from their own initialisation).
+    Raises ``FileNotFoundError`` or ``ValueError`` with the path in the message.
+    """
+    import torch
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"init weights {path} not found")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)["model"]
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except (KeyError, RuntimeError, TypeError, EOFError, pickle.UnpicklingError) as exc:  # not a checkpoint, or shapes differ
+        raise ValueError(f"init weights {path} do not fit the model: {exc}") from exc
+    missing = [k for k in missing if not any(n in k for n in new)]
+    if missing or unexpected:
+        raise ValueError(f"init weights {path} do not fit the model (missing {missing}, unexpected {unexpected})")

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..training import load_init
 from ..training import save_torch as _save
 from ..training import warmup_cosine
 from .synthetic import SceneConfig, make_batch, make_sample
@@ -186,7 +187,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     start, best = 0, float("inf")
     last = out / "last.pt"
     if cfg.init_from and not (resume and last.exists()):  # a new run starting from another run's weights
-        model.load_state_dict(torch.load(cfg.init_from, map_location="cpu", weights_only=False)["model"])
+        load_init(model, cfg.init_from)
     if resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
         model.load_state_dict(ck["model"])

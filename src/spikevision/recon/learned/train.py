@@ -8,7 +8,7 @@ atomically to ``out_dir/last.pt`` every ``checkpoint_every`` iterations, the
 best model by validation PSNR (on ``reds_val_dir`` when given — a
 REDS-style folder used only for validation — else on a held-out synthetic
 set) to ``out_dir/best.pt``, and one JSON line per
-logged step to ``out_dir/log.jsonl``. ``init`` names a weights file to start
+logged step to ``out_dir/log.jsonl``. ``init_from`` names a weights file to start
 from (fine-tuning with a fresh optimiser and schedule) when there is no
 ``last.pt`` to resume.
 """
@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ...training import load_init
 from ...training import save_torch as _save
 from ...training import warmup_cosine
 from .data import ReconDataConfig, make_batch
@@ -51,7 +52,7 @@ class TrainConfig:
     val_samples: int = 64
     max_minutes: float = 120.0
     reds_val_dir: str | None = None
-    init: str | None = None
+    init_from: str | None = None
     model_args: dict = field(default_factory=dict)
     data: ReconDataConfig = field(default_factory=ReconDataConfig)
 
@@ -155,11 +156,8 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         start, best = ck["iteration"], ck["best_psnr"]
-    elif cfg.init:  # fine-tune: start from these weights (same architecture), fresh optimiser
-        missing, unexpected = model.load_state_dict(
-            torch.load(cfg.init, map_location="cpu", weights_only=False)["model"], strict=False)
-        if unexpected or any("kink_head" not in k for k in missing):  # only new zero-initialised heads may be absent
-            raise ValueError(f"{cfg.init}: weights do not fit the model (missing {missing}, unexpected {unexpected})")
+    elif cfg.init_from:  # fine-tune; a kink head added since starts at zero
+        load_init(model, cfg.init_from, new=("kink_head",))
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=list))
     val_spikes, val_gt = validation_set(cfg)
     reds = reds_validation(cfg.reds_val_dir)
