@@ -31,11 +31,13 @@ def save_torch(path: str | os.PathLike, obj: Any) -> None:
         torch.save(obj, tmp)
 
 
-def load_init(model: Any, path: str | os.PathLike, *, new: tuple[str, ...] = ()) -> None:
+def load_init(model: Any, path: str | os.PathLike, *, new: tuple[str, ...] = (), key: str = "model") -> None:
     """Start ``model`` from the weights in checkpoint ``path`` (fine-tuning; the optimiser starts fresh).
 
     Every parameter must be present and fit, except those whose name contains one of
-    ``new`` (parts added since, which start from their own initialisation).
+    ``new`` (parts added since, which start from their own initialisation). ``key`` names the
+    entry of the checkpoint that holds the state dict (``"model"`` for training checkpoints,
+    ``"state"`` for the learned codes of :mod:`spikevision.comm`).
     Raises ``FileNotFoundError`` or ``ValueError`` with the path in the message.
     """
     import torch
@@ -43,7 +45,7 @@ def load_init(model: Any, path: str | os.PathLike, *, new: tuple[str, ...] = ())
     if not os.path.isfile(path):
         raise FileNotFoundError(f"init weights {path} not found")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)["model"]
+        state = torch.load(path, map_location="cpu", weights_only=False)[key]
         missing, unexpected = model.load_state_dict(state, strict=False)
     except (KeyError, RuntimeError, TypeError, EOFError, pickle.UnpicklingError) as exc:  # not a checkpoint, or shapes differ
         raise ValueError(f"init weights {path} do not fit the model: {exc}") from exc

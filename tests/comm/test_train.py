@@ -60,3 +60,25 @@ def test_config_errors(tmp_path):
     p.write_text(json.dumps({"data": {"patchsize": 3}}))
     with pytest.raises(ValueError, match="unknown data config"):
         load_config(p)
+
+
+def test_init_from_starts_from_other_weights(tmp_path):
+    import torch
+
+    train(load_config(_cfg(tmp_path)), progress=False)
+    first = torch.load(tmp_path / "run" / "best_snn.pt", weights_only=False)["state"]
+    p = tmp_path / "cfg2.json"
+    cfg = json.loads(_cfg(tmp_path).read_text())
+    cfg.update(out_dir=str(tmp_path / "run2"), iterations=1, lr=1e-12, warmup=1, val_every=1000, log_every=1000,
+               kinds=["snn"], init_from={"snn": str(tmp_path / "run" / "best_snn.pt")})
+    p.write_text(json.dumps(cfg))
+    train(load_config(p), progress=False)
+    second = torch.load(tmp_path / "run2" / "best_snn.pt", weights_only=False)["state"]
+    w = [k for k, v in first.items() if v.is_floating_point() and "weight" in k][0]
+    assert torch.allclose(first[w], second[w], atol=1e-6)
+    with pytest.raises(ValueError, match="init_from"):
+        load_config(_cfg(tmp_path, init_from={"cnn": "x.pt"}))
+    cfg.update(out_dir=str(tmp_path / "run3"), init_from={"snn": str(tmp_path / "absent.pt")})
+    p.write_text(json.dumps(cfg))
+    with pytest.raises(FileNotFoundError, match="absent"):
+        train(load_config(p), progress=False)

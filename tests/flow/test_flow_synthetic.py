@@ -38,3 +38,26 @@ def test_batch_from_sim_scenes():
     w1, w2, fl, va = make_batch(np.random.default_rng(1), 2, size=24, dts=(10,), window=9,
                                 cfg=SceneConfig(sim_fraction=1.0))
     assert w1.shape == (2, 9, 24, 24) and fl.shape == (2, 2, 24, 24) and va.shape == (2, 24, 24)
+
+
+def test_static_samples_have_zero_flow_and_identical_light():
+    cfg = SceneConfig(static_fraction=1.0, noisy_fraction=0.0)
+    w1, w2, fl, va = make_sample(np.random.default_rng(3), height=32, width=32, dt=20, window=41, cfg=cfg)
+    assert not fl.any() and va.all()
+    # nothing moves: the two windows see the same light, so their spike counts agree up to one spike
+    assert np.abs(w1.astype(int).sum(0) - w2.astype(int).sum(0)).max() <= 1
+
+
+def test_dimmed_sim_scenes_scale_light_not_flow():
+    bright = SceneConfig(sim_fraction=1.0, noisy_fraction=0.0)
+    dim = SceneConfig(sim_fraction=1.0, noisy_fraction=0.0, sim_gain_range=(0.1, 0.1))
+    a = make_sample(np.random.default_rng(7), height=32, width=32, dt=10, window=41, cfg=bright)
+    b = make_sample(np.random.default_rng(7), height=32, width=32, dt=10, window=41, cfg=dim)
+    assert np.array_equal(a[2], b[2]) and np.array_equal(a[3], b[3])
+    assert 0.05 < b[0].mean() / a[0].mean() < 0.2
+
+
+def test_log_gain_draws_dim_scenes_often():
+    cfg = SceneConfig(sim_fraction=0.0, gain_range=(0.05, 1.0), log_gain=True)
+    gains = [random_layered_scene(np.random.default_rng(i), 8, 8, cfg).gain for i in range(200)]
+    assert np.mean(np.asarray(gains) < 0.9 * 0.2) > 0.35  # log-uniform: 0.46 expected; uniform: 0.16

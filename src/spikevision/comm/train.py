@@ -8,7 +8,8 @@ from a generator seeded by ``(seed, i)`` and the channel noise from a torch
 generator seeded the same way, so a resumed run sees exactly the data and
 noise an uninterrupted one would. Checkpoints (models, optimisers, iteration,
 best scores) go atomically to ``out_dir/last.pt`` every ``checkpoint_every``
-iterations; each code's best state by validation PSNR (a fixed synthetic set
+iterations; ``init_from`` (kind -> checkpoint path, e.g. a previous run's
+``best_snn.pt``) starts a new run's codes from other weights; each code's best state by validation PSNR (a fixed synthetic set
 from the training images, own seed stream, at ``val_snrs``) to
 ``out_dir/best_<kind>.pt``; one JSON line per logged step to ``out_dir/log.jsonl``.
 """
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..training import load_init
 from ..training import save_torch as _save
 from ..training import warmup_cosine
 from .data import CommDataConfig, make_batch
@@ -52,6 +54,7 @@ class CommTrainConfig:
     checkpoint_every: int = 100
     max_minutes: float = 120.0
     anneal_by_time: bool = False
+    init_from: dict = field(default_factory=dict)
     code: dict = field(default_factory=lambda: {"symbols_per_position": 8})
     data: CommDataConfig = field(default_factory=CommDataConfig)
 
@@ -73,9 +76,9 @@ def load_config(path: str | Path | None, **overrides: Any) -> CommTrainConfig:
     for k in ("kinds", "snr_range", "val_snrs"):
         if k in raw:
             raw[k] = tuple(raw[k])
-    bad = set(raw.get("kinds", ())) - {"snn", "analog"}
+    bad = (set(raw.get("kinds", ())) | set(raw.get("init_from", {}) or {})) - {"snn", "analog"}
     if bad:
-        raise ValueError(f"kinds must be drawn from ('snn', 'analog'), got {sorted(bad)}")
+        raise ValueError(f"kinds (and init_from keys) must be drawn from ('snn', 'analog'), got {sorted(bad)}")
     return CommTrainConfig(**raw, data=CommDataConfig(**data))
 
 
@@ -130,6 +133,10 @@ def train(cfg: CommTrainConfig, *, resume: bool = True, progress: bool = True) -
     opts = {k: torch.optim.Adam(c.parameters(), lr=cfg.lr) for k, c in codes.items()}
     start, best, elapsed0 = 0, {k: -1.0 for k in codes}, 0.0
     last = out / "last.pt"
+    if not (resume and last.exists()):  # a new run may start from other weights
+        for k, path in (cfg.init_from or {}).items():
+            if k in codes:
+                load_init(codes[k], path, key="state")
     if resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
         for k in codes:

@@ -33,6 +33,15 @@ class SceneConfig:
     frames, seeds drawn from ``[10**6, 2**31)`` so that evaluation sets made
     with seeds below ``10**6`` are never trained on), the rest from
     :func:`random_layered_scene`.
+
+    Low light and still scenes (both off by default): ``sim_gain_range``
+    scales the brightness of the ``random_scene`` samples (drawn
+    log-uniformly; ``(1, 1)`` leaves them as they are); with ``log_gain`` the
+    layered scenes' ``gain_range`` is drawn log-uniformly too (dim scenes,
+    where a pixel fires once in tens of frames, get as many samples as
+    bright ones); a fraction ``static_fraction`` of the samples are layered
+    scenes where nothing moves (zero flow everywhere), so that noise in a
+    dim still scene is not read as motion.
     """
 
     max_speed: float = 1.0
@@ -45,6 +54,9 @@ class SceneConfig:
     noisy_fraction: float = 0.2
     sim_fraction: float = 0.6
     sim_max_speed: float = 16.0
+    sim_gain_range: tuple[float, float] = (1.0, 1.0)
+    log_gain: bool = False
+    static_fraction: float = 0.0
 
 
 def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -138,8 +150,27 @@ class LayeredScene:
         return out
 
 
-def random_layered_scene(rng: np.random.Generator, height: int, width: int, cfg: SceneConfig = SceneConfig()) -> LayeredScene:
-    """A random scene of ``height x width`` pixels (textures drawn on a larger canvas)."""
+def _draw_gain(rng: np.random.Generator, lo: float, hi: float, log: bool) -> float:
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if log else float(rng.uniform(lo, hi))
+
+
+class _Dimmed:
+    """A scene whose intensity is scaled by ``gain`` (the flow is unchanged)."""
+
+    def __init__(self, scene: Any, gain: float) -> None:
+        self.scene, self.gain = scene, float(gain)
+
+    def intensity(self, t: float) -> np.ndarray:
+        return (self.gain * np.asarray(self.scene.intensity(t), np.float32)).astype(np.float32)
+
+    def flow(self, t0: float, t1: float) -> Any:
+        return self.scene.flow(t0, t1)
+
+
+def random_layered_scene(rng: np.random.Generator, height: int, width: int, cfg: SceneConfig = SceneConfig(),
+                         *, static: bool = False) -> LayeredScene:
+    """A random scene of ``height x width`` pixels (textures drawn on a larger canvas);
+    ``static``: nothing moves."""
     import cv2
 
     margin = int(np.ceil(cfg.max_speed * 40)) + 8
@@ -167,8 +198,11 @@ def random_layered_scene(rng: np.random.Generator, height: int, width: int, cfg:
         v = speed * np.array([np.cos(direction), np.sin(direction)])
         layers.append(_Layer(_texture(rng, ch, cw), alpha, np.array([cx, cy]), v,
                              float(rng.uniform(-1, 1) * cfg.max_rotation), float(rng.uniform(-1, 1) * cfg.max_zoom)))
-    gain = float(rng.uniform(*cfg.gain_range))
+    gain = _draw_gain(rng, *cfg.gain_range, cfg.log_gain)
     offset = float(rng.uniform(0, 0.1) * gain)
+    if static:
+        for layer in layers:
+            layer.v, layer.w, layer.z = np.zeros(2), 0.0, 0.0
     return LayeredScene(layers, height, width, margin, gain * (1 - 0.1), offset)
 
 
@@ -191,6 +225,8 @@ def make_sample(rng: np.random.Generator, *, height: int, width: int, dt: int, w
     from ..sim.camera import fire
 
     start = 0.0
+    if scene is None and cfg.static_fraction > 0 and rng.random() < cfg.static_fraction:
+        scene = random_layered_scene(rng, height, width, cfg, static=True)
     if scene is None:
         if rng.random() < cfg.sim_fraction:
             from ..sim import random_scene
@@ -198,6 +234,8 @@ def make_sample(rng: np.random.Generator, *, height: int, width: int, dt: int, w
             scene = random_scene(seed=int(rng.integers(10**6, 2**31)), height=height, width=width,
                                  max_speed=cfg.sim_max_speed)
             start = float(rng.integers(100, 260))  # its layers are placed for t near 200
+            if cfg.sim_gain_range != (1.0, 1.0):
+                scene = _Dimmed(scene, _draw_gain(rng, *cfg.sim_gain_range, True))
         else:
             scene = random_layered_scene(rng, height, width, cfg)
     half = window // 2
