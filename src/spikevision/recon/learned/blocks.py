@@ -60,17 +60,17 @@ def _resample(images: torch.Tensor, velocity: torch.Tensor, dt: torch.Tensor, *,
     reference time (``dt < 0``) and ``velocity + kink / 2`` after it.
     """
     b, k, h, w = images.shape
-    ys, xs = torch.meshgrid(
-        torch.arange(h, dtype=images.dtype, device=images.device),
-        torch.arange(w, dtype=images.dtype, device=images.device),
-        indexing="ij",
-    )
-    px = xs + velocity[:, 0, None] * dt[None, :, None, None]
-    py = ys + velocity[:, 1, None] * dt[None, :, None, None]
+    # the sampling grid in grid_sample's [-1, 1] units, built in one pass:
+    # grid = base + velocity * dt (+ kink * |dt| / 2), with the unit change folded into the factors
+    scale = torch.tensor([2 / max(w - 1, 1), 2 / max(h - 1, 1)], dtype=images.dtype, device=images.device)
+    xs = torch.arange(w, dtype=images.dtype, device=images.device) * scale[0] - 1
+    ys = torch.arange(h, dtype=images.dtype, device=images.device) * scale[1] - 1
+    base = torch.stack([xs.expand(h, w), ys[:, None].expand(h, w)], -1)  # (H, W, 2)
+    d = dt.to(images.dtype).view(1, k, 1, 1, 1)
+    grid = torch.addcmul(base, (velocity[:, :2].permute(0, 2, 3, 1) * scale).unsqueeze(1), d)
     if kink is not None:
-        px = px + kink[:, 0, None] * (dt.abs() / 2)[None, :, None, None]
-        py = py + kink[:, 1, None] * (dt.abs() / 2)[None, :, None, None]
-    grid = torch.stack([2 * px / max(w - 1, 1) - 1, 2 * py / max(h - 1, 1) - 1], -1).reshape(b * k, h, w, 2)
+        grid = grid.addcmul_((kink[:, :2].permute(0, 2, 3, 1) * scale).unsqueeze(1), d.abs() / 2)
+    grid = grid.reshape(b * k, h, w, 2)
     out = F.grid_sample(images.reshape(b * k, 1, h, w), grid, mode=mode, padding_mode="border", align_corners=True)
     return out.reshape(b, k, h, w)
 

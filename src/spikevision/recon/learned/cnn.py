@@ -93,6 +93,10 @@ def _mixed(block: nn.Sequential, parts: list[torch.Tensor], upsampled: int = 0) 
     for i, p in enumerate(parts):
         b, c, h, w = p.shape
         wk = weight[:, start : start + c]
+        if c == 1 and out is not None and i >= upsampled:  # an outer product, accumulated in place
+            out = out.addcmul_(p, wk.view(1, -1, 1, 1))
+            start += c
+            continue
         if c == 1:  # an outer product: a broadcast multiply is far cheaper than a matmul
             y = p * wk.view(1, -1, 1, 1)
         elif b == 1:
