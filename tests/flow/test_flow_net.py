@@ -108,3 +108,22 @@ def test_longer_windows_are_cut_to_the_centre():
 def test_config_roundtrip():
     cfg = FlowNetConfig(widths=(8, 16, 24), rate_scales=(3, 9))
     assert FlowNetConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_change_branch_starts_silent_and_sees_rate_changes():
+    small = dict(widths=(8, 8, 8), feature_dim=8, hidden=8, context=8, learned_channels=4, iters=2,
+                 window=21, init_window=41)
+    torch.manual_seed(0)
+    plain = SpikeFlowNet(FlowNetConfig(**small)).eval()
+    withc = SpikeFlowNet(FlowNetConfig(**small, change_channels=4)).eval()
+    missing, unexpected = withc.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith("change.") for k in missing)
+    w1, w2 = (torch.rand(1, 41, 20, 28) < 0.3).float(), (torch.rand(1, 41, 20, 28) < 0.3).float()
+    init = torch.randn(1, 2, 20, 28)
+    with torch.inference_mode():
+        assert torch.equal(plain(w1, w2, flow_init=init)[-1], withc(w1, w2, flow_init=init)[-1])
+    f = SpikeFlowNet.change_features(w1, w2)
+    assert f.shape == (1, 3, 20, 28)
+    assert torch.allclose(f[:, 0], w2.mean(1) - w1.mean(1)) and torch.allclose(f[:, 2], (w1.mean(1) + w2.mean(1)) / 2)
+    assert not SpikeFlowNet.change_features(w1, w1)[:, :2].any()  # the same light twice: no change
+    assert FlowNetConfig.from_dict(withc.cfg.to_dict()).change_channels == 4

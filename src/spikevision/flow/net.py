@@ -25,6 +25,15 @@ resolution, so the full-resolution detail of the init is kept where the network
 adds nothing. The flow head's last layer starts at zero, so an untrained
 network returns its warm start.
 
+Change branch (``change_channels > 0``): the correlation of the two windows'
+features cannot tell a still smooth region (a gradient, a flat wall) from one
+that slides along itself, and the warm start invents motion there. The spikes
+can: where nothing moves, a pixel's firing rate is the same in both windows.
+A small strided CNN sees the rate difference of the two windows (whole
+windows and their centred 11 frames) and their mean rate, and adds its output
+to the GRU's initial state and context (last layer zero at initialisation, so
+weights trained without it load and behave as before).
+
 Input: two windows ``(B, L, H, W)`` float 0/1 (any ``H, W``; padded internally
 to multiples of 8; windows longer than ``cfg.window`` are cut to their centre).
 Output: list of ``(B, 2, H, W)`` flows in pixels (u right, v down), one per
@@ -63,6 +72,7 @@ class FlowNetConfig:
     corr_radius: int = 3
     iters: int = 6
     classical_init: bool = True
+    change_channels: int = 0
 
     @property
     def frames(self) -> int:
@@ -142,6 +152,26 @@ class SpikeFlowNet(nn.Module):
         self.chead = nn.Conv2d(c.widths[2], c.hidden + c.context, 3, padding=1)
         corr_ch = c.corr_levels * (2 * c.corr_radius + 1) ** 2
         self.update = UpdateBlock(corr_ch, c.hidden, c.context, self.factor)
+        self.change = None
+        if c.change_channels:
+            k = c.change_channels
+            self.change = nn.Sequential(
+                nn.Conv2d(3, k, 3, stride=2, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(k, 2 * k, 3, stride=2, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(2 * k, 2 * k, 3, stride=2, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(2 * k, c.hidden + c.context, 3, padding=1),
+            )
+            nn.init.zeros_(self.change[-1].weight)
+            nn.init.zeros_(self.change[-1].bias)
+
+    @staticmethod
+    def change_features(w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)``: rate difference of the whole windows, of their centred 11 frames, and the mean rate."""
+        length = w1.shape[1]
+        c, h = length // 2, min(11, length) // 2
+        r1, r2 = w1.mean(1), w2.mean(1)
+        s1, s2 = w1[:, c - h : c + h + 1].mean(1), w2[:, c - h : c + h + 1].mean(1)
+        return torch.stack([r2 - r1, s2 - s1, (r1 + r2) / 2], 1)
 
     def forward(self, w1: torch.Tensor, w2: torch.Tensor, *, flow_init: torch.Tensor | None = None,
                 iters: int | None = None, all_iters: bool | None = None) -> list[torch.Tensor]:
@@ -153,6 +183,7 @@ class SpikeFlowNet(nn.Module):
         all_iters = self.training if all_iters is None else bool(all_iters)
         iters = c.iters if iters is None else int(iters)
         b, length, H, W = w1.shape
+        change = self.change_features(w1, w2) if self.change is not None else None
         if length > c.window:  # longer windows (for the warm start): the representation takes the centred part
             s = length // 2 - c.window // 2
             w1, w2 = w1[:, s : s + c.window], w2[:, s : s + c.window]
@@ -161,10 +192,15 @@ class SpikeFlowNet(nn.Module):
         pad = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)
         if ph or pw:
             w1, w2 = F.pad(w1, pad, mode="replicate"), F.pad(w2, pad, mode="replicate")
+            if change is not None:
+                change = F.pad(change, pad, mode="replicate")
         trunk = self.trunk(torch.cat([w1, w2], dim=0))
         t1, t2 = trunk[:b], trunk[b:]
         corr = CorrPyramid(self.fhead(t1), self.fhead(t2), levels=c.corr_levels, radius=c.corr_radius)
-        hidden, ctx = self.chead(t1).split([c.hidden, c.context], dim=1)
+        state = self.chead(t1)
+        if change is not None:
+            state = state + self.change(change)
+        hidden, ctx = state.split([c.hidden, c.context], dim=1)
         hidden, ctx = torch.tanh(hidden), torch.relu(ctx)
         h8, w8 = t1.shape[-2:]
         ys, xs = torch.meshgrid(torch.arange(h8, dtype=w1.dtype), torch.arange(w8, dtype=w1.dtype), indexing="ij")
