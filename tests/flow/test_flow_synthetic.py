@@ -61,3 +61,10 @@ def test_log_gain_draws_dim_scenes_often():
     cfg = SceneConfig(sim_fraction=0.0, gain_range=(0.05, 1.0), log_gain=True)
     gains = [random_layered_scene(np.random.default_rng(i), 8, 8, cfg).gain for i in range(200)]
     assert np.mean(np.asarray(gains) < 0.9 * 0.2) > 0.35  # log-uniform: 0.46 expected; uniform: 0.16
+
+
+@pytest.mark.parametrize("bad", [dict(gain_range=(0.0, 1.0)), dict(sim_gain_range=(0.5, 0.1)),
+                                 dict(static_fraction=1.5), dict(noisy_fraction=-0.1)])
+def test_scene_config_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        SceneConfig(**bad)

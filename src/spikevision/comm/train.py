@@ -8,10 +8,11 @@ from a generator seeded by ``(seed, i)`` and the channel noise from a torch
 generator seeded the same way, so a resumed run sees exactly the data and
 noise an uninterrupted one would. Checkpoints (models, optimisers, iteration,
 best scores) go atomically to ``out_dir/last.pt`` every ``checkpoint_every``
-iterations; ``init_from`` (kind -> checkpoint path, e.g. a previous run's
-``best_snn.pt``) starts a new run's codes from other weights; each code's best state by validation PSNR (a fixed synthetic set
+iterations; each code's best state by validation PSNR (a fixed synthetic set
 from the training images, own seed stream, at ``val_snrs``) to
 ``out_dir/best_<kind>.pt``; one JSON line per logged step to ``out_dir/log.jsonl``.
+``init_from`` (kind -> checkpoint path, e.g. a previous run's ``best_snn.pt``)
+starts a new run's codes from other weights (fresh optimisers and schedule).
 """
 
 from __future__ import annotations

@@ -58,6 +58,15 @@ class SceneConfig:
     log_gain: bool = False
     static_fraction: float = 0.0
 
+    def __post_init__(self) -> None:
+        for name in ("gain_range", "sim_gain_range"):
+            lo, hi = getattr(self, name)
+            if not (0 < lo <= hi):
+                raise ValueError(f"{name} must be (low, high) with 0 < low <= high, got {getattr(self, name)}")
+        for name in ("static_fraction", "noisy_fraction", "sim_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+
 
 def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """Multi-octave noise plus random edges, float32 in [0, 1]."""
@@ -234,7 +243,7 @@ def make_sample(rng: np.random.Generator, *, height: int, width: int, dt: int, w
             scene = random_scene(seed=int(rng.integers(10**6, 2**31)), height=height, width=width,
                                  max_speed=cfg.sim_max_speed)
             start = float(rng.integers(100, 260))  # its layers are placed for t near 200
-            if cfg.sim_gain_range != (1.0, 1.0):
+            if tuple(cfg.sim_gain_range) != (1.0, 1.0):
                 scene = _Dimmed(scene, _draw_gain(rng, *cfg.sim_gain_range, True))
         else:
             scene = random_layered_scene(rng, height, width, cfg)
