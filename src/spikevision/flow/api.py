@@ -58,6 +58,11 @@ class FlowMethod:
         """Window length (spike frames) the method needs with these options."""
         return self.window if self.window_of is None else int(self.window_of(**options))
 
+    def span(self, t0: int, dt: int, options: dict[str, Any]) -> tuple[int, int]:
+        """Frames ``[lo, hi)`` the two windows centred on ``t0`` and ``t0 + dt`` cover."""
+        n = self.frames(options)
+        return t0 - n // 2, t0 + dt - n // 2 + n
+
 
 def _classical(w0: np.ndarray, w1: np.ndarray, *, dt: int, **options: Any) -> np.ndarray:
     from .classical import classical_flow_windows
@@ -178,8 +183,7 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     dt = check_positive_int(dt, "dt")
     t0 = int(t0)
     n = m.frames(options)
-    half = n // 2
-    lo, hi = t0 - half, t0 + dt - half + n
+    lo, hi = m.span(t0, dt, options)
     if s.n_frames == 0 or s.height == 0 or s.width == 0:
         raise ValueError(f"the stream is empty (shape {s.shape})")
     if lo < 0 or hi > s.n_frames:

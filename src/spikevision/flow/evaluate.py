@@ -25,15 +25,15 @@ def evaluate_synthetic(root: str | os.PathLike, *, dt: int, method: str, progres
     from .api import _get, estimate_flow
     from .datasets import read_synthetic_item, synthetic_flow_items
 
-    n = _get(method).frames(options)
+    m = _get(method)
     items = synthetic_flow_items(root, dt=dt)
     per: dict[str, dict[str, list[float]]] = {}
     skipped = 0
     with progress_bar(total=len(items), desc=f"eval flow {method} dt={dt}", enabled=progress, unit="flow") as bar:
         for it in items:
             stream, gt, valid = read_synthetic_item(root, it)
-            half = n // 2
-            if it.t0 - half < 0 or it.t0 + dt - half + n > stream.n_frames or not valid.any():
+            lo, hi = m.span(it.t0, dt, options)
+            if lo < 0 or hi > stream.n_frames or not valid.any():
                 skipped += 1
                 bar.update(1)
                 continue

@@ -16,7 +16,7 @@ between any two frames.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -163,19 +163,6 @@ def _draw_gain(rng: np.random.Generator, lo: float, hi: float, log: bool) -> flo
     return float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if log else float(rng.uniform(lo, hi))
 
 
-class _Dimmed:
-    """A scene whose intensity is scaled by ``gain`` (the flow is unchanged)."""
-
-    def __init__(self, scene: Any, gain: float) -> None:
-        self.scene, self.gain = scene, float(gain)
-
-    def intensity(self, t: float) -> np.ndarray:
-        return (self.gain * np.asarray(self.scene.intensity(t), np.float32)).astype(np.float32)
-
-    def flow(self, t0: float, t1: float) -> Any:
-        return self.scene.flow(t0, t1)
-
-
 def random_layered_scene(rng: np.random.Generator, height: int, width: int, cfg: SceneConfig = SceneConfig(),
                          *, static: bool = False) -> LayeredScene:
     """A random scene of ``height x width`` pixels (textures drawn on a larger canvas);
@@ -243,8 +230,8 @@ def make_sample(rng: np.random.Generator, *, height: int, width: int, dt: int, w
             scene = random_scene(seed=int(rng.integers(10**6, 2**31)), height=height, width=width,
                                  max_speed=cfg.sim_max_speed)
             start = float(rng.integers(100, 260))  # its layers are placed for t near 200
-            if tuple(cfg.sim_gain_range) != (1.0, 1.0):
-                scene = _Dimmed(scene, _draw_gain(rng, *cfg.sim_gain_range, True))
+            if tuple(cfg.sim_gain_range) != (1.0, 1.0):  # dimmer than the scene's own brightness
+                scene = replace(scene, brightness=scene.brightness * _draw_gain(rng, *cfg.sim_gain_range, True))
         else:
             scene = random_layered_scene(rng, height, width, cfg)
     half = window // 2
