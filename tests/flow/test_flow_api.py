@@ -104,7 +104,7 @@ def tiny_checkpoint(tmp_path_factory):
 
 
 def test_learned_with_checkpoint(spikes, tiny_checkpoint):
-    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(tiny_checkpoint))
+    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(tiny_checkpoint), chain=False)
     assert flow.shape == (64, 96, 2) and flow.dtype == np.float32 and np.isfinite(flow).all()
     again = flow_between(spikes[15:36], spikes[35:56], dt=20, method="spikeflow", weights=str(tiny_checkpoint))
     assert np.allclose(flow, again)
@@ -151,3 +151,82 @@ def test_shipped_weights(spikes):
     inner = flow[12:-12, 12:-12]
     assert np.median(inner[..., 0]) == pytest.approx(3.0, abs=0.5)
     assert np.median(inner[..., 1]) == pytest.approx(2.0, abs=0.5)
+
+
+def test_smooth_preset_recovers_translation_and_ignores_noise(spikes):
+    smooth = estimate_flow(spikes, 25, 20, method="classical", recon="atfi", preset="smooth")
+    inner = smooth[12:-12, 12:-12]
+    assert np.median(inner[..., 0]) == pytest.approx(3.0, abs=0.3)
+    assert np.median(inner[..., 1]) == pytest.approx(2.0, abs=0.3)
+    # a still smooth gradient seen twice with independent noise: the medium preset matches the noise
+    rng = np.random.default_rng(1)
+    ramp = np.tile(np.linspace(0.2, 0.6, 128, dtype=np.float32), (96, 1))
+    a, b = (np.clip(ramp + rng.normal(0, 0.01, ramp.shape), 0, 1).astype(np.float32) for _ in range(2))
+    still = {p: np.linalg.norm(classical_flow_images(a, b, preset=p), axis=-1).mean() for p in ("medium", "smooth")}
+    assert still["smooth"] < 0.5 * still["medium"]
+    with pytest.raises(ValueError, match="preset"):
+        estimate_flow(spikes, 25, 20, method="classical", preset="finest")
+
+
+def test_warm_start_follows_the_network_config(spikes, tmp_path):
+    torch = pytest.importorskip("torch")
+    from spikevision.flow.classical import init_flow
+    from spikevision.flow.net import FlowNetConfig, SpikeFlowNet
+
+    cfg = FlowNetConfig(widths=(8, 8, 8), feature_dim=8, hidden=8, context=8, learned_channels=4, iters=2,
+                        init_window=41, init_recon="atfi", init_preset="smooth")
+    p = tmp_path / "atfi.pt"
+    torch.save({"model": SpikeFlowNet(cfg).state_dict(), "model_name": "spikeflow", "model_args": cfg.to_dict(),
+                "dts": [20]}, p)
+    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p))
+    w0, w1 = spikes[5:46], spikes[25:66]
+    # untrained: the network returns its own warm start (ATFI images + smooth DIS), not the baseline's
+    assert np.allclose(flow, init_flow(w0, w1, recon="atfi", preset="smooth"), atol=1e-4)
+    assert not np.allclose(flow, init_flow(w0, w1), atol=1e-2)
+
+
+@pytest.mark.parametrize("bad", [dict(init_recon="nope"), dict(init_preset="finest")])
+def test_flow_net_config_rejects_unknown_warm_starts(bad):
+    from spikevision.flow.net import FlowNetConfig
+
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        FlowNetConfig(**bad)
+
+
+def test_compose_flows_known_values():
+    from spikevision.flow import compose_flows
+
+    h, w = 20, 30
+    first = np.zeros((h, w, 2), np.float32)
+    first[..., 0] = 2.0
+    second = np.zeros((h, w, 2), np.float32)
+    second[..., 0] = 0.1 * np.arange(w, dtype=np.float32)[None, :]  # u grows along x
+    second[..., 1] = -1.0
+    out = compose_flows(first, second)
+    # pixel x moves to x + 2, where the second step adds 0.1 * (x + 2) (border value beyond the edge)
+    expect = 2.0 + 0.1 * np.minimum(np.arange(w) + 2.0, w - 1)
+    np.testing.assert_allclose(out[..., 0], np.broadcast_to(expect, (h, w)), atol=1e-4)
+    np.testing.assert_allclose(out[..., 1], -1.0, atol=1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        compose_flows(first, second[:, :-1])
+    bad = second.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        compose_flows(first, bad)
+
+
+def test_dt20_is_two_chained_steps_of_10(spikes, tiny_checkpoint):
+    from spikevision.flow import compose_flows
+
+    kw = dict(method="spikeflow", weights=str(tiny_checkpoint))
+    a = flow_between(spikes[25:46], spikes[35:56], dt=10, **kw)
+    b = flow_between(spikes[35:56], spikes[45:66], dt=10, **kw)
+    direct = flow_between(spikes[25:46], spikes[45:66], dt=20, **kw)
+    np.testing.assert_allclose(estimate_flow(spikes, 35, 20, **kw), compose_flows(a, b), atol=1e-5)
+    np.testing.assert_allclose(estimate_flow(spikes, 35, 20, chain=True, **kw), compose_flows(a, b), atol=1e-5)
+    np.testing.assert_allclose(estimate_flow(spikes, 35, 20, chain=False, **kw), direct, atol=1e-5)
+    np.testing.assert_allclose(estimate_flow(spikes, 35, 10, **kw), a, atol=1e-5)  # 5 was not trained: one step
+    with pytest.raises(ValueError, match="odd"):
+        estimate_flow(spikes, 35, 15, chain=True, strict_dt=False, **kw)
+    with pytest.raises(ValueError, match="chain"):
+        estimate_flow(spikes, 35, 20, chain="yes", **kw)

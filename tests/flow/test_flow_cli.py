@@ -61,3 +61,24 @@ def test_eval_flow_json(tmp_path):
 def test_train_flow_help():
     r = CliRunner().invoke(cli, ["train", "flow", "--help"])
     assert r.exit_code == 0 and "--config" in r.output
+
+
+def test_chain_option(tmp_path, spike_file):
+    pytest.importorskip("torch")
+    from spikevision.weights import registry
+
+    if "flow_spikeflow" not in registry():
+        pytest.skip("flow weights not registered")
+    outs = {}
+    for chain in ("on", "off"):
+        out = tmp_path / f"{chain}.npy"
+        r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--dt", "20", "--chain", chain,
+                                     "-o", str(out), "--json"])
+        assert r.exit_code == 0, r.output
+        outs[chain] = np.load(out)
+    assert not np.allclose(outs["on"], outs["off"])  # two steps of 10 are not the one step of 20
+    for u in (outs["on"], outs["off"]):  # both follow the 2 px motion to the right
+        assert np.median(u[8:-8, 8:-8, 0]) == pytest.approx(2.0, abs=0.5)
+    r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--method", "classical", "--chain", "on",
+                                 "-o", str(tmp_path / "c.flo")])
+    assert r.exit_code != 0 and "--chain" in r.output

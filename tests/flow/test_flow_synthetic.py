@@ -68,3 +68,26 @@ def test_log_gain_draws_dim_scenes_often():
 def test_scene_config_rejects_bad_values(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         SceneConfig(**bad)
+
+
+def test_sim_size_cuts_windows_of_full_size_scenes():
+    from spikevision.flow.synthetic import sim_scene
+    from spikevision.sim import random_scene
+
+    cfg = SceneConfig(sim_size=96)
+    sc = sim_scene(np.random.default_rng(4), 32, 40, cfg)
+    top, left, h, w = sc.info["crop"]
+    assert (sc.height, sc.width, h, w) == (32, 40, 32, 40) and 0 <= top <= 64 and 0 <= left <= 56
+    full = random_scene(seed=sc.info["seed"], height=96, width=96, max_speed=cfg.sim_max_speed)
+    np.testing.assert_allclose(sc.intensity(200.0), full.intensity(200.0)[top:top + 32, left:left + 40], atol=1e-6)
+    small = sim_scene(np.random.default_rng(4), 32, 40, SceneConfig())  # sim_size 0: drawn at the sample's size
+    assert (small.height, small.width) == (32, 40) and "crop" not in small.info
+    w1, _, fl, _ = make_sample(np.random.default_rng(4), height=32, width=40, dt=10, window=9,
+                               cfg=SceneConfig(sim_fraction=1.0, sim_size=96))
+    assert w1.shape == (9, 32, 40) and fl.shape == (32, 40, 2)
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True])
+def test_sim_size_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="sim_size"):
+        SceneConfig(sim_size=bad)

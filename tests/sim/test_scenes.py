@@ -171,3 +171,25 @@ def test_scene_bad_times_and_objects():
         warp_backward(np.zeros((4, 4)), np.zeros((4, 5, 2)))
     with pytest.raises(ValueError):
         warp_backward(np.zeros((2, 2)), np.full((2, 2, 2), np.nan))
+
+
+def test_crop_is_the_same_pixels_and_flow_of_the_full_scene():
+    full = random_scene(seed=11, height=96, width=128, max_rotation=8.0, max_zoom=0.08)
+    part = full.crop(20, 33, 48, 64)
+    assert (part.height, part.width) == (48, 64)
+    for t in (150.0, 170.5):
+        np.testing.assert_allclose(part.intensity(t), full.intensity(t)[20:68, 33:97], atol=1e-6)
+        np.testing.assert_array_equal(part.labels(t), full.labels(t)[20:68, 33:97])
+    f_full, v_full = full.flow(150.0, 170.0)
+    f_part, v_part = part.flow(150.0, 170.0)
+    np.testing.assert_allclose(f_part, f_full[20:68, 33:97], atol=1e-4)
+    # a point valid in the crop is valid in the full scene; points leaving the crop are not valid in it
+    assert not (v_part & ~v_full[20:68, 33:97]).any()
+    assert v_part.mean() > 0.5
+    assert part.crop(0, 0, 48, 64).intensity(150.0).shape == (48, 64)
+
+
+@pytest.mark.parametrize("box", [(-1, 0, 8, 8), (0, 0, 97, 8), (90, 0, 8, 8), (0, 125, 8, 8), (0, 0, 0, 8)])
+def test_crop_outside_the_scene_is_an_error(box):
+    with pytest.raises(ValueError):
+        random_scene(seed=1, height=96, width=128).crop(*box)

@@ -9,6 +9,13 @@ import click
 from .options import dat_options, open_stream
 
 _METHODS = ("spikeflow", "classical", "farneback")
+_CHAIN = {"auto": "auto", "on": True, "off": False}
+
+
+def _chain_option(f):
+    return click.option("--chain", type=click.Choice(tuple(_CHAIN)), default="auto", show_default=True,
+                        help="spikeflow: estimate dt as two chained steps of dt/2 (auto: for dt >= 20 when the "
+                             "weights were trained for dt/2).")(f)
 
 
 def register(group: click.Group) -> None:
@@ -25,9 +32,10 @@ def register(group: click.Group) -> None:
     @click.option("--weights", default=None, help="spikeflow: a checkpoint file instead of the shipped weights.")
     @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch threads (spikeflow).")
     @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+    @_chain_option
     @dat_options
-    def flow_cmd(path, t0, dt, method, out_path, max_flow, weights, threads, as_json, height, width, sensor, upright,
-                 rate_hz, drop_partial):
+    def flow_cmd(path, t0, dt, method, out_path, max_flow, weights, threads, as_json, chain, height, width, sensor,
+                 upright, rate_hz, drop_partial):
         """Estimate the optical flow from frame T0 to T0+DT of a spike file.
 
         The flow (pixels, u right, v down) is saved as .flo, .npy or a colour-coded
@@ -46,8 +54,9 @@ def register(group: click.Group) -> None:
         opts = {}
         if method == "spikeflow":
             opts = {k: v for k, v in (("weights", weights), ("threads", threads)) if v is not None}
-        elif weights or threads:
-            raise click.UsageError("--weights and --threads apply to --method spikeflow only")
+            opts["chain"] = _CHAIN[chain]
+        elif weights or threads or chain != "auto":
+            raise click.UsageError("--weights, --threads and --chain apply to --method spikeflow only")
         stream = open_stream(path, height=height, width=width, sensor=sensor, upright=upright, rate_hz=rate_hz,
                              drop_partial=drop_partial)
         flow = estimate_flow(stream, t0, dt, method=method, **opts)
@@ -85,7 +94,8 @@ def register(group: click.Group) -> None:
     @click.option("--method", type=click.Choice(_METHODS), default="spikeflow", show_default=True)
     @click.option("--weights", default=None, help="spikeflow: a checkpoint file instead of the shipped weights.")
     @click.option("--json", "as_json", is_flag=True, help="Print {'scenes': {name: {aee, po}}, 'mean': {aee, po}} as JSON.")
-    def eval_flow(data_dir, dt, method, weights, as_json):
+    @_chain_option
+    def eval_flow(data_dir, dt, method, weights, as_json, chain):
         """AEE (px) and PO% (error > 0.5 px and > 5 % of |GT|) per scene and their unweighted mean.
 
         Pixels outside the GT validity mask (occluded or leaving the view) do not count.
@@ -93,8 +103,10 @@ def register(group: click.Group) -> None:
         from ..flow import evaluate_synthetic
 
         opts = {"weights": weights} if (weights and method == "spikeflow") else {}
-        if weights and method != "spikeflow":
-            raise click.UsageError("--weights applies to --method spikeflow only")
+        if (weights or chain != "auto") and method != "spikeflow":
+            raise click.UsageError("--weights and --chain apply to --method spikeflow only")
+        if method == "spikeflow":
+            opts["chain"] = _CHAIN[chain]
         res = evaluate_synthetic(data_dir, dt=dt, method=method, progress=not as_json, **opts)
         if as_json:
             click.echo(json.dumps({"method": method, "dt": dt,

@@ -20,6 +20,7 @@ from .api import (
     LEARNED_WEIGHTS,
     FlowMethod,
     UnknownFlowMethodError,
+    compose_flows,
     estimate_flow,
     export_flow_weights,
     flow_between,
@@ -42,6 +43,7 @@ from .evaluate import evaluate_synthetic
 __all__ = [
     "estimate_flow",
     "flow_between",
+    "compose_flows",
     "list_flow_methods",
     "FlowMethod",
     "UnknownFlowMethodError",

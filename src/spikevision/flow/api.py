@@ -29,7 +29,7 @@ import numpy as np
 
 from .._checks import check_binary_array, check_positive_int
 
-__all__ = ["estimate_flow", "flow_between", "list_flow_methods", "FlowMethod", "load_flow_model",
+__all__ = ["estimate_flow", "flow_between", "compose_flows", "list_flow_methods", "FlowMethod", "load_flow_model",
            "export_flow_weights", "UnknownFlowMethodError", "LEARNED_WEIGHTS"]
 
 #: Registry name of the shipped learned weights.
@@ -77,26 +77,43 @@ def _farneback(w0: np.ndarray, w1: np.ndarray, *, dt: int, **options: Any) -> np
     return classical_flow_windows(w0, w1, **options)
 
 
-def _learned(w0: np.ndarray, w1: np.ndarray, *, dt: int, weights: str | None = None, iters: int | None = None,
-             threads: int | None = None, strict_dt: bool = True) -> np.ndarray:
+def _learned(w0: np.ndarray, w1: np.ndarray, *, dt: int, **options: Any) -> np.ndarray:
+    return _learned_pairs([w0, w1], [(0, 1)], dt=dt, **options)[0]
+
+
+def _learned_pairs(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, dt: int, weights: str | None = None,
+                   iters: int | None = None, threads: int | None = None, strict_dt: bool = True) -> list[np.ndarray]:
+    """The network's flow for each pair ``(i, j)`` of ``windows`` (all of one shape), in one batch.
+
+    Each window's warm-start image is made once and the images and the pairs' DIS run in a thread
+    pool (NumPy and OpenCV release the GIL), so a chained estimate costs little more than one step.
+    """
     import torch
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .classical import classical_flow_images, init_image
 
     net, trained_dts = load_flow_model(weights)
     if strict_dt and trained_dts and dt not in trained_dts:
         raise ValueError(f"the spikeflow weights were trained for dt in {sorted(trained_dts)} spike frames, got dt={dt} "
                          "(pass strict_dt=False to run anyway)")
+    n_threads = int(threads) if threads else torch.get_num_threads()
     if threads:
-        torch.set_num_threads(int(threads))
+        torch.set_num_threads(n_threads)
     init = None
     if net.cfg.classical_init:
-        from .classical import init_flow
-
-        init = torch.from_numpy(np.ascontiguousarray(init_flow(w0, w1).transpose(2, 0, 1)))[None]
+        with ThreadPoolExecutor(max_workers=max(1, min(n_threads, len(windows)))) as pool:
+            used = sorted({k for p in pairs for k in p})
+            imgs = dict(zip(used, pool.map(lambda k: init_image(windows[k], recon=net.cfg.init_recon), used)))
+            flows = list(pool.map(lambda p: classical_flow_images(imgs[p[0]], imgs[p[1]], algorithm="dis",
+                                                                   preset=net.cfg.init_preset), pairs))
+        init = torch.from_numpy(np.stack([f.transpose(2, 0, 1) for f in flows]).astype(np.float32))
     with torch.inference_mode():
-        a = torch.from_numpy(np.ascontiguousarray(w0)).float()[None]
-        b = torch.from_numpy(np.ascontiguousarray(w1)).float()[None]
+        # copies: windows may be read-only views
+        a = torch.from_numpy(np.stack([np.asarray(windows[i], np.float32) for i, _ in pairs]))
+        b = torch.from_numpy(np.stack([np.asarray(windows[j], np.float32) for _, j in pairs]))
         out = net(a, b, flow_init=init, iters=iters, all_iters=False)[-1]
-    return out[0].permute(1, 2, 0).numpy().astype(np.float32)
+    return [np.ascontiguousarray(o.permute(1, 2, 0).numpy(), dtype=np.float32) for o in out]
 
 
 def _learned_window(*, weights: str | None = None, **_: Any) -> int:
@@ -162,9 +179,18 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     method:
         A name from :func:`list_flow_methods`.
     **options:
-        Method settings: ``weights=``, ``iters=``, ``threads=``, ``strict_dt=``
-        for ``"spikeflow"``; ``recon=``, ``preset=``, ``algorithm=`` for the
+        Method settings: ``weights=``, ``iters=``, ``threads=``, ``strict_dt=``,
+        ``chain=`` for ``"spikeflow"``; ``recon=``, ``preset=``, ``algorithm=`` for the
         classical methods.
+
+    Chaining (``"spikeflow"``, ``chain="auto"``, the default): an interval
+    ``dt >= 20`` whose half the network was trained for is estimated as two
+    steps of ``dt / 2`` (windows at ``t0``, ``t0 + dt / 2``, ``t0 + dt``, so no
+    more frames than one step needs) composed with :func:`compose_flows`.
+    Short steps have smaller displacements and fewer occlusions: on the
+    validation scenes this lowers the dt = 20 AEE by about a tenth
+    (``docs/flow.md``). ``chain=False`` always runs one step, ``chain=True``
+    always two.
 
     Returns
     -------
@@ -189,9 +215,49 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     if lo < 0 or hi > s.n_frames:
         raise ValueError(f"method {method!r} with t0={t0}, dt={dt} needs frames [{lo}, {hi}) "
                          f"({n}-frame windows centred on {t0} and {t0 + dt}), but the stream has [0, {s.n_frames})")
+    chain = options.pop("chain", "auto")
+    if m.name != "spikeflow" and chain != "auto":
+        raise ValueError(f"chain applies to method 'spikeflow' only, not {method!r}")
+    if m.name == "spikeflow" and _chained(dt, chain, options):
+        # dt as two steps of dt / 2 (the window at t0 + dt / 2 lies inside the same span), in one batch
+        half = dt // 2
+        windows = [check_binary_array(s.window(t, n), "window") for t in (t0, t0 + half, t0 + dt)]
+        a, b = _learned_pairs(windows, [(0, 1), (1, 2)], dt=half, **options)
+        return compose_flows(a, b)
     w0 = s.window(t0, n)
     w1 = s.window(t0 + dt, n)
     return flow_between(w0, w1, dt=dt, method=method, **options)
+
+
+def _chained(dt: int, chain: Any, options: dict[str, Any]) -> bool:
+    """Whether the learned method estimates ``dt`` as two steps of ``dt / 2`` (see :func:`estimate_flow`)."""
+    if chain == "auto":
+        return dt % 2 == 0 and dt // 2 in load_flow_model(options.get("weights"))[1] and dt >= 20
+    if not isinstance(chain, bool):
+        raise ValueError(f"chain must be 'auto', True or False, got {chain!r}")
+    if chain and dt % 2:
+        raise ValueError(f"chain=True splits dt into two equal steps; dt={dt} is odd")
+    return chain
+
+
+def compose_flows(first: Any, second: Any) -> np.ndarray:
+    """The flow of ``first`` followed by ``second`` (both ``(H, W, 2)``, px): ``first(x) + second(x + first(x))``.
+
+    ``second`` is sampled bilinearly at the points ``first`` moves each pixel
+    to; points carried outside the image take the nearest border value.
+    """
+    import cv2
+
+    a = np.asarray(first, np.float32)
+    b = np.asarray(second, np.float32)
+    if a.ndim != 3 or a.shape[-1] != 2 or a.shape != b.shape:
+        raise ValueError(f"flows must both be (H, W, 2) of one shape, got {a.shape} and {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("flows contain NaN or infinite values")
+    h, w = a.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    moved = cv2.remap(b, xs + a[..., 0], ys + a[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(a + moved, dtype=np.float32)
 
 
 @lru_cache(maxsize=4)

@@ -15,7 +15,9 @@ The main loop, as in the spike-flow papers (SCFlow, Spike2Flow, HiST-SFlow):
    ``3 x 3`` coarse neighbours.
 
 Warm start (``flow_init``): the refinement may start from a classical
-estimate (TFP images of the windows + DIS, :func:`.classical.init_flow`)
+estimate (images of the windows + DIS, :func:`.classical.init_flow`; which
+reconstructor and DIS preset is part of the config: ``init_recon``,
+``init_preset``)
 instead of zero, as RAFT warm-starts from a previous estimate. With
 ``init_window=41`` the network is given 41-frame windows: the warm start is
 the classical baseline, the representation uses their centred ``window``
@@ -73,6 +75,23 @@ class FlowNetConfig:
     iters: int = 6
     classical_init: bool = True
     change_channels: int = 0
+    init_recon: str = "tfp"
+    init_preset: str = "medium"
+
+    def __post_init__(self) -> None:
+        from ..recon import list_methods
+        from .classical import DIS_PRESETS
+
+        if self.init_preset not in DIS_PRESETS:
+            raise ValueError(f"init_preset must be one of {DIS_PRESETS}, got {self.init_preset!r}")
+        if self.init_recon not in list_methods():
+            raise ValueError(f"init_recon must be a reconstruction method ({sorted(list_methods())}), got {self.init_recon!r}")
+
+    def init_flow(self, w0: Any, w1: Any) -> Any:
+        """The warm start of this network for two windows (numpy ``(L, H, W)``): ``(H, W, 2)`` float32."""
+        from .classical import init_flow
+
+        return init_flow(w0, w1, recon=self.init_recon, preset=self.init_preset)
 
     @property
     def frames(self) -> int:

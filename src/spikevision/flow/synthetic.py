@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SceneConfig", "LayeredScene", "random_layered_scene", "make_sample", "make_batch"]
+__all__ = ["SceneConfig", "LayeredScene", "random_layered_scene", "sim_scene", "make_sample", "make_batch"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,12 @@ class SceneConfig:
     bright ones); a fraction ``static_fraction`` of the samples are layered
     scenes where nothing moves (zero flow everywhere), so that noise in a
     dim still scene is not read as motion.
+
+    Scale (off by default): with ``sim_size > 0`` the ``random_scene`` samples
+    are drawn as ``sim_size x sim_size`` scenes and a random window of the
+    sample's size is cut from them (:meth:`spikevision.sim.Scene.crop`), so
+    layers have the sizes, and rotating or zooming layers the flow gradients,
+    of full-size scenes (drawn at the crop's size they are that much smaller).
     """
 
     max_speed: float = 1.0
@@ -57,6 +63,7 @@ class SceneConfig:
     sim_gain_range: tuple[float, float] = (1.0, 1.0)
     log_gain: bool = False
     static_fraction: float = 0.0
+    sim_size: int = 0
 
     def __post_init__(self) -> None:
         for name in ("gain_range", "sim_gain_range"):
@@ -66,6 +73,8 @@ class SceneConfig:
         for name in ("static_fraction", "noisy_fraction", "sim_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if isinstance(self.sim_size, bool) or not isinstance(self.sim_size, int) or self.sim_size < 0:
+            raise ValueError(f"sim_size must be an integer >= 0 (0: scenes at the sample's size), got {self.sim_size!r}")
 
 
 def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
@@ -208,6 +217,18 @@ def _settings(rng: np.random.Generator, noisy_fraction: float) -> Any:
     return NOISY_PRESET if rng.random() < noisy_fraction else REDS_PRESET
 
 
+def sim_scene(rng: np.random.Generator, height: int, width: int, cfg: SceneConfig = SceneConfig()) -> Any:
+    """A :func:`spikevision.sim.random_scene` sample of ``height x width`` (a window of a
+    ``sim_size`` scene when ``cfg.sim_size`` is larger)."""
+    from ..sim import random_scene
+
+    sh, sw = max(height, cfg.sim_size), max(width, cfg.sim_size)
+    scene = random_scene(seed=int(rng.integers(10**6, 2**31)), height=sh, width=sw, max_speed=cfg.sim_max_speed)
+    if (sh, sw) != (height, width):
+        scene = scene.crop(int(rng.integers(0, sh - height + 1)), int(rng.integers(0, sw - width + 1)), height, width)
+    return scene
+
+
 def make_sample(rng: np.random.Generator, *, height: int, width: int, dt: int, window: int,
                 cfg: SceneConfig = SceneConfig(), scene: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spike windows around ``t0`` and ``t0 + dt`` and the exact flow between them.
@@ -225,10 +246,7 @@ def make_sample(rng: np.random.Generator, *, height: int, width: int, dt: int, w
         scene = random_layered_scene(rng, height, width, cfg, static=True)
     if scene is None:
         if rng.random() < cfg.sim_fraction:
-            from ..sim import random_scene
-
-            scene = random_scene(seed=int(rng.integers(10**6, 2**31)), height=height, width=width,
-                                 max_speed=cfg.sim_max_speed)
+            scene = sim_scene(rng, height, width, cfg)
             start = float(rng.integers(100, 260))  # its layers are placed for t near 200
             if tuple(cfg.sim_gain_range) != (1.0, 1.0):  # dimmer than the scene's own brightness
                 scene = replace(scene, brightness=scene.brightness * _draw_gain(rng, *cfg.sim_gain_range, True))

@@ -101,7 +101,7 @@ def validation_set(cfg: TrainConfig) -> list[tuple[np.ndarray, ...]]:
     for dt in cfg.dts:
         rng = np.random.default_rng([cfg.seed, 777_777, dt])
         w1, w2, fl, va = make_batch(rng, cfg.val_samples, size=cfg.size, dts=(dt,), window=_window(cfg), cfg=cfg.scene)
-        out.append((w1, w2, fl, va, np.stack([_init(a, b) for a, b in zip(w1, w2)])))
+        out.append((w1, w2, fl, va, np.stack([_init(cfg, a, b) for a, b in zip(w1, w2)])))
     return out
 
 
@@ -137,15 +137,15 @@ def _pool_sample(cfg: TrainConfig, k: int, window: int) -> tuple[np.ndarray, ...
     rng = np.random.default_rng([cfg.seed, k])
     dt = int(rng.choice(np.asarray(cfg.dts)))
     w1, w2, fl, va = make_sample(rng, height=cfg.size, width=cfg.size, dt=dt, window=window, cfg=cfg.scene)
-    init = _init(w1, w2)
+    init = _init(cfg, w1, w2)
     return w1, w2, np.ascontiguousarray(fl.transpose(2, 0, 1)), va, init
 
 
-def _init(w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
-    """Warm-start flow ``(2, H, W)`` of one sample (see :func:`.classical.init_flow`)."""
-    from .classical import init_flow
+def _init(cfg: TrainConfig, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
+    """Warm-start flow ``(2, H, W)`` of one sample (the network config's :meth:`~.net.FlowNetConfig.init_flow`)."""
+    from .net import FlowNetConfig
 
-    return np.ascontiguousarray(init_flow(w1, w2).transpose(2, 0, 1))
+    return np.ascontiguousarray(FlowNetConfig.from_dict(cfg.model_args).init_flow(w1, w2).transpose(2, 0, 1))
 
 
 def _augment(rng: np.random.Generator, w1: np.ndarray, w2: np.ndarray, fl: np.ndarray, va: np.ndarray,

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -524,6 +524,28 @@ class Scene:
         valid = inside & (self.labels_at(x1, y1, t1) == lab0)
         flow = np.stack([x1 - x, y1 - y], axis=-1).astype(np.float32)
         return flow, valid
+
+    def crop(self, top: int, left: int, height: int, width: int) -> "Scene":
+        """The ``height x width`` window of this scene whose top-left pixel is ``(top, left)``.
+
+        Every layer is the same, only its motion is moved by ``(-left, -top)``:
+        the window's intensity is exactly the same pixels of the full scene, and
+        its flow the same displacements (a point is valid while it stays inside
+        the window), at the rendering cost of the window alone.
+        """
+        top, left = int(top), int(left)
+        height, width = check_positive_int(height, "height"), check_positive_int(width, "width")
+        if top < 0 or left < 0 or top + height > self.height or left + width > self.width:
+            raise ValueError(f"crop ({top}, {left}, {height}, {width}) is not inside the "
+                             f"{self.height} x {self.width} scene")
+
+        def moved(layer: Layer) -> Layer:
+            m = layer.motion
+            return replace(layer, motion=replace(m, center=(m.center[0] - left, m.center[1] - top)))
+
+        return replace(self, height=height, width=width, background=moved(self.background),
+                       layers=tuple(moved(la) for la in self.layers),
+                       info={**self.info, "crop": [top, left, height, width]})
 
     def frames(self, times: Sequence[float]) -> np.ndarray:
         """Intensities at several times, ``(N, H, W)`` float32."""
