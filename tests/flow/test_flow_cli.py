@@ -82,3 +82,19 @@ def test_chain_option(tmp_path, spike_file):
     r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--method", "classical", "--chain", "on",
                                  "-o", str(tmp_path / "c.flo")])
     assert r.exit_code != 0 and "--chain" in r.output
+
+
+def test_classical_options(tmp_path, spike_file):
+    out = tmp_path / "f.npy"
+    r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--dt", "20", "--method", "classical",
+                                 "--recon", "atfi", "--preset", "smooth", "-o", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    assert np.median(np.load(out)[8:-8, 8:-8, 0]) == pytest.approx(2.0, abs=0.5)
+    r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--method", "classical", "--recon", "nope",
+                                 "-o", str(tmp_path / "g.npy")])
+    assert r.exit_code != 0 and "nope" in (r.output + str(r.exception))
+    r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--method", "farneback", "--preset", "smooth",
+                                 "-o", str(tmp_path / "h.npy")])
+    assert r.exit_code != 0 and "--preset" in r.output
+    r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--recon", "atfi", "-o", str(tmp_path / "i.npy")])
+    assert r.exit_code != 0 and "--recon" in r.output
