@@ -127,3 +127,19 @@ def test_change_branch_starts_silent_and_sees_rate_changes():
     assert torch.allclose(f[:, 0], w2.mean(1) - w1.mean(1)) and torch.allclose(f[:, 2], (w1.mean(1) + w2.mean(1)) / 2)
     assert not SpikeFlowNet.change_features(w1, w1)[:, :2].any()  # the same light twice: no change
     assert FlowNetConfig.from_dict(withc.cfg.to_dict()).change_channels == 4
+
+
+def test_forward_pairs_shares_windows_and_matches_forward():
+    torch.manual_seed(0)
+    net = SpikeFlowNet(FlowNetConfig(widths=(8, 8, 8), feature_dim=8, hidden=8, context=8, learned_channels=4,
+                                     iters=2, change_channels=4)).eval()
+    for p in net.update.flow_head[-1].parameters():  # a non-zero flow head, so the outputs differ per pair
+        torch.nn.init.normal_(p, std=0.1)
+    w = (torch.rand(3, 21, 20, 28) < 0.3).float()
+    init = torch.randn(2, 2, 20, 28)
+    with torch.inference_mode():
+        shared = net.forward_pairs(w, [(0, 1), (1, 2)], flow_init=init)[-1]
+        plain = net(w[[0, 1]], w[[1, 2]], flow_init=init)[-1]
+    assert shared.shape == (2, 2, 20, 28)
+    torch.testing.assert_close(shared, plain, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(shared[0], shared[1])

@@ -5,8 +5,9 @@ Methods (see :func:`list_flow_methods`):
 * ``"spikeflow"`` — the learned network (:mod:`.net`), shipped weights
   ``flow_spikeflow`` verified by size and SHA-256; 41-frame windows around
   ``t0`` and ``t0 + dt`` (the length is stored with the weights); warm-started
-  from TFP + DIS on the same windows (i.e. from the baseline);
-  trained for ``dt`` = 10 and 20.
+  from a classical estimate on the same windows (stored with the weights: ATFI
+  images + DIS ``smooth`` for the shipped ones); an interval of 20 or more is
+  estimated as two chained steps of half of it (``chain``, see :func:`estimate_flow`).
 * ``"classical"`` — the baseline: TFP reconstructions (41-frame windows) at
   ``t0`` and ``t0 + dt`` + OpenCV DIS (medium preset); see :mod:`.classical`.
 * ``"farneback"`` — the same with Farnebäck's method instead of DIS.
@@ -85,8 +86,9 @@ def _learned_pairs(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, d
                    iters: int | None = None, threads: int | None = None, strict_dt: bool = True) -> list[np.ndarray]:
     """The network's flow for each pair ``(i, j)`` of ``windows`` (all of one shape), in one batch.
 
-    Each window's warm-start image is made once and the images and the pairs' DIS run in a thread
-    pool (NumPy and OpenCV release the GIL), so a chained estimate costs little more than one step.
+    Each window's warm-start image and trunk features are computed once (the middle window of a
+    chained estimate serves both steps), and the images and the pairs' DIS run in a thread pool
+    (NumPy and OpenCV release the GIL).
     """
     import torch
     from concurrent.futures import ThreadPoolExecutor
@@ -109,10 +111,8 @@ def _learned_pairs(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, d
                                                                    preset=net.cfg.init_preset), pairs))
         init = torch.from_numpy(np.stack([f.transpose(2, 0, 1) for f in flows]).astype(np.float32))
     with torch.inference_mode():
-        # copies: windows may be read-only views
-        a = torch.from_numpy(np.stack([np.asarray(windows[i], np.float32) for i, _ in pairs]))
-        b = torch.from_numpy(np.stack([np.asarray(windows[j], np.float32) for _, j in pairs]))
-        out = net(a, b, flow_init=init, iters=iters, all_iters=False)[-1]
+        x = torch.from_numpy(np.stack([np.asarray(w, np.float32) for w in windows]))  # a copy: views may be read-only
+        out = net.forward_pairs(x, pairs, flow_init=init, iters=iters, all_iters=False)[-1]
     return [np.ascontiguousarray(o.permute(1, 2, 0).numpy(), dtype=np.float32) for o in out]
 
 

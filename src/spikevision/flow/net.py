@@ -198,23 +198,36 @@ class SpikeFlowNet(nn.Module):
 
         ``flow_init``: optional ``(B, 2, H, W)`` starting flow in pixels (see the module notes).
         """
+        b = w1.shape[0]
+        pairs = [(i, b + i) for i in range(b)]
+        return self.forward_pairs(torch.cat([w1, w2], dim=0), pairs, flow_init=flow_init, iters=iters,
+                                  all_iters=all_iters)
+
+    def forward_pairs(self, windows: torch.Tensor, pairs: list[tuple[int, int]], *,
+                      flow_init: torch.Tensor | None = None, iters: int | None = None,
+                      all_iters: bool | None = None) -> list[torch.Tensor]:
+        """:meth:`forward` for the pairs ``(i, j)`` of ``windows`` ``(N, L, H, W)``: each window goes through
+        the trunk once, however many pairs it is in (chained steps share their middle window)."""
         c = self.cfg
         all_iters = self.training if all_iters is None else bool(all_iters)
         iters = c.iters if iters is None else int(iters)
-        b, length, H, W = w1.shape
-        change = self.change_features(w1, w2) if self.change is not None else None
+        i1 = torch.tensor([i for i, _ in pairs])
+        i2 = torch.tensor([j for _, j in pairs])
+        b = len(pairs)
+        _, length, H, W = windows.shape
+        change = self.change_features(windows[i1], windows[i2]) if self.change is not None else None
         if length > c.window:  # longer windows (for the warm start): the representation takes the centred part
             s = length // 2 - c.window // 2
-            w1, w2 = w1[:, s : s + c.window], w2[:, s : s + c.window]
+            windows = windows[:, s : s + c.window]
         f = self.factor
         ph, pw = (-H) % f, (-W) % f
         pad = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)
         if ph or pw:
-            w1, w2 = F.pad(w1, pad, mode="replicate"), F.pad(w2, pad, mode="replicate")
+            windows = F.pad(windows, pad, mode="replicate")
             if change is not None:
                 change = F.pad(change, pad, mode="replicate")
-        trunk = self.trunk(torch.cat([w1, w2], dim=0))
-        t1, t2 = trunk[:b], trunk[b:]
+        trunk = self.trunk(windows)
+        t1, t2 = trunk[i1], trunk[i2]
         corr = CorrPyramid(self.fhead(t1), self.fhead(t2), levels=c.corr_levels, radius=c.corr_radius)
         state = self.chead(t1)
         if change is not None:
@@ -222,7 +235,8 @@ class SpikeFlowNet(nn.Module):
         hidden, ctx = state.split([c.hidden, c.context], dim=1)
         hidden, ctx = torch.tanh(hidden), torch.relu(ctx)
         h8, w8 = t1.shape[-2:]
-        ys, xs = torch.meshgrid(torch.arange(h8, dtype=w1.dtype), torch.arange(w8, dtype=w1.dtype), indexing="ij")
+        ys, xs = torch.meshgrid(torch.arange(h8, dtype=windows.dtype), torch.arange(w8, dtype=windows.dtype),
+                                indexing="ij")
         base = torch.stack([xs, ys], dim=0).unsqueeze(0).expand(b, -1, -1, -1)
         flow = torch.zeros_like(base)
         init_full = None
