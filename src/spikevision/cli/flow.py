@@ -15,7 +15,9 @@ _CHAIN = {"auto": "auto", "on": True, "off": False}
 def _classical_options(f):
     f = click.option("--recon", default=None, help="classical/farneback: the reconstructor of the two images "
                      "(default tfp; e.g. atfi).")(f)
-    return click.option("--preset", type=click.Choice(("ultrafast", "fast", "medium", "smooth")), default=None,
+    from ..flow.classical import DIS_PRESETS
+
+    return click.option("--preset", type=click.Choice(DIS_PRESETS), default=None,
                         help="classical: the DIS preset (default medium; smooth = finest scale, stronger smoothing).")(f)
 
 

@@ -188,8 +188,7 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     steps of ``dt / 2`` (windows at ``t0``, ``t0 + dt / 2``, ``t0 + dt``, so no
     more frames than one step needs) composed with :func:`compose_flows`.
     Short steps have smaller displacements and fewer occlusions: on the
-    validation scenes this lowers the dt = 20 AEE by about a tenth
-    (``docs/flow.md``). ``chain=False`` always runs one step, ``chain=True``
+    validation scenes this lowers the dt = 20 AEE by 5-10 % (``docs/flow.md``). ``chain=False`` always runs one step, ``chain=True``
     always two.
 
     Returns
