@@ -213,6 +213,8 @@ def test_compose_flows_known_values():
     bad[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         compose_flows(first, bad)
+    with pytest.raises(ValueError, match="no pixels"):
+        compose_flows(np.zeros((0, 4, 2), np.float32), np.zeros((0, 4, 2), np.float32))
 
 
 def test_dt20_is_two_chained_steps_of_10(spikes, tiny_checkpoint):

@@ -251,6 +251,8 @@ def compose_flows(first: Any, second: Any) -> np.ndarray:
     b = np.asarray(second, np.float32)
     if a.ndim != 3 or a.shape[-1] != 2 or a.shape != b.shape:
         raise ValueError(f"flows must both be (H, W, 2) of one shape, got {a.shape} and {b.shape}")
+    if a.size == 0:
+        raise ValueError(f"flows have no pixels (shape {a.shape})")
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ValueError("flows contain NaN or infinite values")
     h, w = a.shape[:2]

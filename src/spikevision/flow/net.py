@@ -87,12 +87,6 @@ class FlowNetConfig:
         if self.init_recon not in list_methods():
             raise ValueError(f"init_recon must be a reconstruction method ({sorted(list_methods())}), got {self.init_recon!r}")
 
-    def init_flow(self, w0: Any, w1: Any) -> Any:
-        """The warm start of this network for two windows (numpy ``(L, H, W)``): ``(H, W, 2)`` float32."""
-        from .classical import init_flow
-
-        return init_flow(w0, w1, recon=self.init_recon, preset=self.init_preset)
-
     @property
     def frames(self) -> int:
         """Frames per input window: the representation uses the centred ``window`` of them, the warm

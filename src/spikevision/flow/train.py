@@ -142,10 +142,12 @@ def _pool_sample(cfg: TrainConfig, k: int, window: int) -> tuple[np.ndarray, ...
 
 
 def _init(cfg: TrainConfig, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
-    """Warm-start flow ``(2, H, W)`` of one sample (the network config's :meth:`~.net.FlowNetConfig.init_flow`)."""
+    """Warm-start flow ``(2, H, W)`` of one sample, as the network config names it (``init_recon``, ``init_preset``)."""
+    from .classical import init_flow
     from .net import FlowNetConfig
 
-    return np.ascontiguousarray(FlowNetConfig.from_dict(cfg.model_args).init_flow(w1, w2).transpose(2, 0, 1))
+    net = FlowNetConfig.from_dict(cfg.model_args)
+    return np.ascontiguousarray(init_flow(w1, w2, recon=net.init_recon, preset=net.init_preset).transpose(2, 0, 1))
 
 
 def _augment(rng: np.random.Generator, w1: np.ndarray, w2: np.ndarray, fl: np.ndarray, va: np.ndarray,
