@@ -41,3 +41,12 @@ def test_load_init_bad_files(tmp_path):
     torch.save({"weights": {}}, tmp_path / "nokey.pt")
     with pytest.raises(ValueError, match="do not fit"):
         load_init(_net(), tmp_path / "nokey.pt")
+
+
+def test_resume_into_names_the_checkpoint_left_by_another_model(tmp_path):
+    from spikevision.training import resume_into
+
+    dst = _net()
+    resume_into(tmp_path / "last.pt", [(dst, _net().state_dict())])
+    with pytest.raises(ValueError, match="(?s)different model.*--no-resume"):
+        resume_into(tmp_path / "last.pt", [(_net(extra=True), _net().state_dict())])

@@ -7,7 +7,7 @@ import pickle
 import os
 from typing import Any
 
-__all__ = ["warmup_cosine", "save_torch", "load_init"]
+__all__ = ["warmup_cosine", "save_torch", "load_init", "resume_into"]
 
 
 def warmup_cosine(it: int, *, lr: float, lr_min: float, warmup: int, iterations: int, min_progress: float = 0.0) -> float:
@@ -52,3 +52,15 @@ def load_init(model: Any, path: str | os.PathLike, *, new: tuple[str, ...] = (),
     missing = [k for k in missing if not any(n in k for n in new)]
     if missing or unexpected:
         raise ValueError(f"init weights {path} do not fit the model (missing {missing}, unexpected {unexpected})")
+
+
+def resume_into(path: str | os.PathLike, pairs: list[tuple[Any, Any]]) -> None:
+    """Load a run's own ``last.pt`` states into ``(module_or_optimiser, state)`` pairs; a checkpoint left by a
+    run of another model (or config) in the same ``out_dir`` gives a ``ValueError`` that says what to do,
+    not a raw state-dict error."""
+    for target, state in pairs:
+        try:
+            target.load_state_dict(state)
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise ValueError(f"{path} was left by a run of a different model or config ({exc}); "
+                             "use another out_dir, delete it, or start afresh with --no-resume") from exc

@@ -146,3 +146,34 @@ def test_missing_shipped_weights_error(monkeypatch):
     load_model.cache_clear()
     with pytest.raises(WeightsError, match="unknown weights"):
         load_model("cnn")
+
+
+def test_snn_widening_keeps_the_function_and_checks_its_input():
+    pytest.importorskip("spikingjelly")
+    import dataclasses
+
+    from spikevision.recon.learned.snn import SNNConfig, SpikingReconNet, widen_state
+
+    torch.manual_seed(0)
+    cfg = SNNConfig(width=4, group=7, smooth_base=True)
+    narrow = SpikingReconNet(cfg)
+    x = (torch.rand(2, 41, 20, 28) < 0.3).float()
+    for _ in range(2):  # some training steps, so the batch-norm statistics are not the defaults
+        narrow(x).mean().backward()
+    for p in narrow.parameters():
+        p.data.add_(0.05 * torch.randn_like(p))
+    wide = SpikingReconNet(dataclasses.replace(cfg, width=7))
+    wide.load_state_dict(widen_state(narrow.state_dict(), cfg, 7))
+    for mode in (False, True):
+        narrow.train(mode)
+        wide.train(mode)
+        with torch.no_grad():
+            torch.testing.assert_close(wide(x), narrow(x), atol=1e-5, rtol=1e-5)
+    for p in wide.parameters():  # the new neurons' zeroed output weights learn from the first step
+        p.grad = None
+    wide(x).mean().backward()
+    assert float(wide.readout.weight.grad[:, 4:].abs().sum()) > 0
+    assert float(wide.dec0[0].weight.grad[:4, 8:14].abs().sum()) > 0
+    for bad in (4, 3, 5.0):
+        with pytest.raises(ValueError, match="width"):
+            widen_state(narrow.state_dict(), cfg, bad)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..training import load_init
+from ..training import load_init, resume_into
 from ..training import save_torch as _save
 from ..training import warmup_cosine
 from .data import CommDataConfig, make_batch
@@ -140,9 +140,12 @@ def train(cfg: CommTrainConfig, *, resume: bool = True, progress: bool = True) -
                 load_init(codes[k], path, key="state")
     if resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
-        for k in codes:
-            codes[k].load_state_dict(ck["models"][k])
-            opts[k].load_state_dict(ck["opts"][k])
+        try:
+            pairs = [p for k in codes for p in ((codes[k], ck["models"][k]), (opts[k], ck["opts"][k]))]
+        except KeyError as exc:
+            raise ValueError(f"{last} was left by a run with other codes ({exc}); use another out_dir, "
+                             "delete it, or start afresh with --no-resume") from exc
+        resume_into(last, pairs)
         start, best, elapsed0 = int(ck["iteration"]), dict(ck["best"]), float(ck.get("minutes", 0.0))
     vs, vg = make_batch(np.random.default_rng([cfg.seed, 999_999]), cfg.val_samples, cfg.data)
     t0, it = time.time(), start

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ..training import load_init
+from ..training import load_init, resume_into
 from ..training import save_torch as _save
 from ..training import warmup_cosine
 from .synthetic import SceneConfig, make_batch, make_sample
@@ -189,11 +189,10 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     start, best = 0, float("inf")
     last = out / "last.pt"
     if cfg.init_from and not (resume and last.exists()):  # a new run starting from another run's weights
-        load_init(model, cfg.init_from, new=("change.",))  # a change branch may be added (it starts at zero)
+        load_init(model, cfg.init_from, new=("change.", "attn.", "update.agg_"))  # parts added since start at zero
     if resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
+        resume_into(last, [(model, ck["model"]), (opt, ck["optimizer"])])
         start, best = int(ck["iteration"]), float(ck["best_aee"])
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=list))
     val = validation_set(cfg)

@@ -41,7 +41,7 @@ from torch import nn
 from ..._snn import spikingjelly
 from .blocks import SUBWINDOWS, frame_groups, pad_bottom_right, pyramid_lk, subwindow_rates, warp_groups, warp_window
 
-__all__ = ["SNNConfig", "SpikingReconNet"]
+__all__ = ["SNNConfig", "SpikingReconNet", "widen_state"]
 
 
 def _sj():
@@ -134,3 +134,52 @@ class SpikingReconNet(nn.Module):
         img = base + current.mean(0)
         functional.reset_net(self)
         return img[..., :h, :w]
+
+
+def _channel_maps(cfg: SNNConfig, width: int) -> dict[str, tuple[list[int], list[int]]]:
+    """Per convolution: where its old (``cfg.width``) input and output channels sit at ``width``."""
+    c, w = cfg.width, width
+    first = lambda n: list(range(n * c))  # noqa: E731
+    cat = lambda a, b: list(range(a * c)) + [a * w + i for i in range(b * c)]  # noqa: E731 (U-Net skip concat)
+    inp0 = list(range(cfg.group + int(cfg.smooth_base)))
+    return {
+        "enc0.0": (inp0, first(1)),
+        "enc1.0.0": (first(1), first(2)), "enc1.1.0": (first(2), first(2)),
+        "enc2.0.0": (first(2), first(4)), "enc2.1.0": (first(4), first(4)),
+        "dec1.0": (cat(4, 2), first(2)), "dec0.0": (cat(2, 1), first(1)),
+        "readout": (first(1), [0]),
+    }
+
+
+def widen_state(state: dict[str, torch.Tensor], cfg: SNNConfig, width: int, *, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Weights of a ``cfg`` network moved into a wider one (``width`` > ``cfg.width``), computing the same
+    function: the old neurons keep their weights, batch-norm statistics and spikes; the new neurons get
+    fresh random input weights, and their output weights into the old neurons start at zero, so they
+    spike but change nothing until training uses them (function-preserving widening, Net2Net-style:
+    Chen et al., ICLR 2016). Used to fine-tune a wider SNN from a trained narrow one."""
+    import dataclasses
+
+    if not isinstance(width, int) or width <= cfg.width:
+        raise ValueError(f"width must be an integer above the current {cfg.width}, got {width!r}")
+    torch.manual_seed(seed)
+    wide = SpikingReconNet(dataclasses.replace(cfg, width=width)).state_dict()
+    out = {k: v.clone() for k, v in wide.items()}
+    for name, (ins, outs) in _channel_maps(cfg, width).items():
+        ii, oo = torch.tensor(ins), torch.tensor(outs)
+        wkey = f"{name}.weight"
+        new_in = torch.ones(out[wkey].shape[1], dtype=torch.bool)
+        new_in[ii] = False
+        w = out[wkey]
+        w[oo[:, None], new_in.nonzero().flatten()[None, :]] = 0.0  # new inputs do not reach old neurons
+        w[oo[:, None], ii[None, :]] = state[wkey]
+        if f"{name}.bias" in state:
+            out[f"{name}.bias"][oo] = state[f"{name}.bias"]
+        bn = name[: -len(".0")] + ".1" if name != "readout" else None
+        if bn is not None:
+            for leaf in ("weight", "bias", "running_mean", "running_var"):
+                out[f"{bn}.{leaf}"][oo] = state[f"{bn}.{leaf}"]
+            out[f"{bn}.num_batches_tracked"] = state[f"{bn}.num_batches_tracked"].clone()
+    missing = set(state) - set(out)
+    if missing:
+        raise ValueError(f"unexpected weights for a width-{cfg.width} SNN: {sorted(missing)}")
+    return out

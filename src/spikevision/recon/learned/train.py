@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ...training import load_init
+from ...training import load_init, resume_into
 from ...training import save_torch as _save
 from ...training import warmup_cosine
 from .data import ReconDataConfig, make_batch
@@ -83,6 +84,28 @@ def build_model(name: str, model_args: dict) -> Any:
 
         return SpikingReconNet(SNNConfig(**model_args))
     raise ValueError(f"unknown model {name!r}; expected 'cnn' or 'snn'")
+
+
+def _init_weights(model: Any, cfg: TrainConfig) -> None:
+    """Start from ``cfg.init_from``; an SNN may start from a narrower SNN's weights (widened so that it
+    computes the same function, :func:`.snn.widen_state`)."""
+    import torch
+
+    if cfg.model == "snn":
+        from .snn import SNNConfig, widen_state
+
+        try:
+            ck = torch.load(cfg.init_from, map_location="cpu", weights_only=False)
+            old = SNNConfig(**ck["model_args"])
+        except (OSError, KeyError, TypeError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+            raise ValueError(f"init weights {cfg.init_from} are not a readable SNN checkpoint: {exc}") from exc
+        if old.width < model.cfg.width:
+            if {**old.to_dict(), "width": model.cfg.width} != model.cfg.to_dict():
+                raise ValueError(f"init weights {cfg.init_from} ({old}) differ from the model ({model.cfg}) "
+                                 "in more than the width")
+            model.load_state_dict(widen_state(ck["model"], old, model.cfg.width, seed=cfg.seed))
+            return
+    load_init(model, cfg.init_from, new=("kink_head",))
 
 
 def validation_set(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -153,11 +176,10 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     last = out / "last.pt"
     if resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
+        resume_into(last, [(model, ck["model"]), (opt, ck["optimizer"])])
         start, best = ck["iteration"], ck["best_psnr"]
     elif cfg.init_from:  # fine-tune; a kink head added since starts at zero
-        load_init(model, cfg.init_from, new=("kink_head",))
+        _init_weights(model, cfg)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=list))
     val_spikes, val_gt = validation_set(cfg)
     reds = reds_validation(cfg.reds_val_dir)

@@ -1,0 +1,54 @@
+"""Training loop of the learned reconstructors: runs, logs, checkpoints, resumes, starts from other weights."""
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("spikingjelly")
+
+from spikevision.recon.learned.train import build_model, load_config, train  # noqa: E402
+
+TINY = {"model": "snn", "model_args": {"width": 4, "group": 7, "smooth_base": True}, "batch": 2, "val_samples": 2,
+        "log_every": 1, "val_every": 2, "checkpoint_every": 1, "threads": 1, "warmup": 1,
+        "data": {"patch": 24, "procedural": 2}}
+
+
+def _run(tmp_path, name, **over):
+    p = tmp_path / f"{name}.json"
+    p.write_text(json.dumps({**TINY, "out_dir": str(tmp_path / name), **over}))
+    return load_config(p)
+
+
+def test_train_resume_and_widen(tmp_path):
+    s = train(_run(tmp_path, "a", iterations=2), progress=False)
+    assert s["iterations"] == 2 and (tmp_path / "a" / "best.pt").exists()
+    s = train(_run(tmp_path, "a", iterations=3), progress=False)  # resumes at 2
+    log = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    assert s["iterations"] == 3 and [r["iteration"] for r in log] == [1, 2, 3] and "val_psnr" in log[1]
+    # a wider SNN starts from the narrow one's weights and computes the same images (lr 0: nothing moves)
+    wide = _run(tmp_path, "b", iterations=1, lr=0.0, lr_min=0.0, init_from=str(tmp_path / "a" / "best.pt"),
+                model_args={**TINY["model_args"], "width": 6})
+    train(wide, progress=False)
+    narrow = build_model("snn", TINY["model_args"])
+    narrow.load_state_dict(torch.load(tmp_path / "a" / "best.pt", weights_only=False)["model"])
+    widened = build_model("snn", wide.model_args)
+    widened.load_state_dict(torch.load(tmp_path / "b" / "last.pt", weights_only=False)["model"])
+    x = (torch.rand(1, 41, 16, 20) < 0.3).float()
+    narrow.eval(), widened.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(widened(x), narrow(x), atol=1e-5, rtol=1e-5)
+
+
+def test_bad_starts_are_clear_errors(tmp_path):
+    train(_run(tmp_path, "a", iterations=1), progress=False)
+    with pytest.raises(ValueError, match="different model"):  # another model left in the same out_dir
+        train(_run(tmp_path, "a", iterations=2, model_args={**TINY["model_args"], "width": 5}), progress=False)
+    with pytest.raises(ValueError, match="more than the width"):
+        train(_run(tmp_path, "c", iterations=1, init_from=str(tmp_path / "a" / "best.pt"),
+                   model_args={**TINY["model_args"], "width": 6, "group": 5}), progress=False)
+    with pytest.raises(ValueError, match="not a readable SNN checkpoint"):
+        (tmp_path / "junk.pt").write_bytes(b"junk")
+        train(_run(tmp_path, "d", iterations=1, init_from=str(tmp_path / "junk.pt")), progress=False)
+    with pytest.raises(ValueError, match="unknown config keys"):
+        load_config(None, iteratoins=3)
