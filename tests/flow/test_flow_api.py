@@ -141,6 +141,15 @@ def test_learned_bad_weights(tmp_path, spikes):
         estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(bad))
 
 
+def test_learned_weights_that_do_not_fit_their_config(tmp_path, spikes, tiny_checkpoint):
+    torch = pytest.importorskip("torch")
+    ck = torch.load(tiny_checkpoint, weights_only=False)
+    for name, broken in (("no_args.pt", {**ck, "model_args": {}}), ("no_model.pt", {k: v for k, v in ck.items() if k != "model"})):
+        torch.save(broken, tmp_path / name)
+        with pytest.raises(ValueError, match="do not fit"):
+            estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(tmp_path / name), chain=False)
+
+
 def test_shipped_weights(spikes):
     pytest.importorskip("torch")
     from spikevision.weights import registry

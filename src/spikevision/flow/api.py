@@ -289,8 +289,11 @@ def load_flow_model(weights: str | None = None) -> tuple[Any, tuple[int, ...]]:
     if not isinstance(ck, dict) or ck.get("model_name") != "spikeflow":
         got = ck.get("model_name") if isinstance(ck, dict) else type(ck).__name__
         raise ValueError(f"{path} does not hold spikeflow weights (model_name={got!r})")
-    net = SpikeFlowNet(FlowNetConfig.from_dict(ck.get("model_args", {})))
-    net.load_state_dict(ck["model"])
+    try:
+        net = SpikeFlowNet(FlowNetConfig.from_dict(ck.get("model_args", {})))
+        net.load_state_dict(ck["model"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # no weights, or weights of another shape
+        raise ValueError(f"{path}: the weights do not fit the network its model_args describe ({exc})") from exc
     net.eval()
     return net, tuple(int(d) for d in ck.get("dts", ()))
 
