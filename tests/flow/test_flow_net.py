@@ -143,35 +143,3 @@ def test_forward_pairs_shares_windows_and_matches_forward():
     assert shared.shape == (2, 2, 20, 28)
     torch.testing.assert_close(shared, plain, atol=1e-5, rtol=1e-5)
     assert not torch.allclose(shared[0], shared[1])
-
-
-def test_global_aggregation_starts_silent_and_attends_over_all_positions():
-    small = dict(widths=(8, 8, 8), feature_dim=8, hidden=8, context=8, learned_channels=4, iters=2)
-    torch.manual_seed(0)
-    plain = SpikeFlowNet(FlowNetConfig(**small)).eval()
-    withg = SpikeFlowNet(FlowNetConfig(**small, aggregate=4)).eval()
-    missing, unexpected = withg.load_state_dict(plain.state_dict(), strict=False)
-    assert not unexpected and missing and all(k.startswith(("attn.", "update.agg_")) for k in missing)
-    w1, w2 = (torch.rand(1, 21, 36, 44) < 0.3).float(), (torch.rand(1, 21, 36, 44) < 0.3).float()
-    init = torch.randn(1, 2, 36, 44)
-    with torch.inference_mode():
-        assert torch.equal(plain(w1, w2, flow_init=init)[-1], withg(w1, w2, flow_init=init)[-1])
-        attn = withg.attention(torch.rand(2, 8, 5, 6))
-    assert attn.shape == (2, 30, 30) and torch.allclose(attn.sum(-1), torch.ones(2, 30))
-    assert plain.attention(torch.rand(1, 8, 5, 6)) is None
-    # switched on, the motion of one corner reaches the far corner in a single step
-    torch.nn.init.normal_(withg.update.agg_out.weight, std=0.5)
-    torch.nn.init.normal_(withg.update.flow_head[-1].weight, std=0.5)
-    h, ctx = torch.zeros(1, 8, 5, 6), torch.zeros(1, 8, 5, 6)
-    corr = torch.zeros(1, 3 * 49, 5, 6)
-    flow = torch.zeros(1, 2, 5, 6)
-    uniform = torch.full((1, 30, 30), 1 / 30)
-    with torch.inference_mode():
-        _, d0 = withg.update(h, ctx, corr, flow, uniform)
-        flow[:, :, 0, 0] = 5.0
-        _, d1 = withg.update(h, ctx, corr, flow, uniform)
-    assert not torch.allclose(d0[..., -1, -1], d1[..., -1, -1])
-    assert FlowNetConfig.from_dict(withg.cfg.to_dict()).aggregate == 4
-    for bad in (-1, 2.5, True, "4"):
-        with pytest.raises(ValueError, match="aggregate"):
-            FlowNetConfig(aggregate=bad)

@@ -36,16 +36,6 @@ windows and their centred 11 frames) and their mean rate, and adds its output
 to the GRU's initial state and context (last layer zero at initialisation, so
 weights trained without it load and behave as before).
 
-Global motion aggregation (``aggregate > 0``, as in GMA, Jiang et al. ICCV
-2021): the GRU's 3 x 3 convolutions carry motion only a few 1/8-resolution cells
-per iteration, so a large textureless surface (a flat wall, a smooth gradient)
-gets its flow from guesses at its own pixels. With ``aggregate`` the context
-features give an attention of every position over all others (keys and queries
-of size ``aggregate``), and at each iteration every position also receives the
-attention-weighted motion features of the whole image: motion found at a
-surface's texture reaches its flat parts, and stillness found over a large area
-reaches all of it. Its output layer starts at zero (old weights load unchanged).
-
 Input: two windows ``(B, L, H, W)`` float 0/1 (any ``H, W``; padded internally
 to multiples of 8; windows longer than ``cfg.window`` are cut to their centre).
 Output: list of ``(B, 2, H, W)`` flows in pixels (u right, v down), one per
@@ -87,14 +77,11 @@ class FlowNetConfig:
     change_channels: int = 0
     init_recon: str = "tfp"
     init_preset: str = "medium"
-    aggregate: int = 0
 
     def __post_init__(self) -> None:
         from ..recon import list_methods
         from .classical import DIS_PRESETS
 
-        if isinstance(self.aggregate, bool) or not isinstance(self.aggregate, int) or self.aggregate < 0:
-            raise ValueError(f"aggregate must be an integer >= 0 (attention key size; 0 = off), got {self.aggregate!r}")
         if self.init_preset not in DIS_PRESETS:
             raise ValueError(f"init_preset must be one of {DIS_PRESETS}, got {self.init_preset!r}")
         if self.init_recon not in list_methods():
@@ -177,8 +164,7 @@ class SpikeFlowNet(nn.Module):
         self.fhead = nn.Conv2d(c.widths[2], c.feature_dim, 1)
         self.chead = nn.Conv2d(c.widths[2], c.hidden + c.context, 3, padding=1)
         corr_ch = c.corr_levels * (2 * c.corr_radius + 1) ** 2
-        self.update = UpdateBlock(corr_ch, c.hidden, c.context, self.factor, aggregate=c.aggregate > 0)
-        self.attn = nn.Conv2d(c.context, 2 * c.aggregate, 1) if c.aggregate else None
+        self.update = UpdateBlock(corr_ch, c.hidden, c.context, self.factor)
         self.change = None
         if c.change_channels:
             k = c.change_channels
@@ -199,16 +185,6 @@ class SpikeFlowNet(nn.Module):
         r1, r2 = w1.mean(1), w2.mean(1)
         s1, s2 = w1[:, c - h : c + h + 1].mean(1), w2[:, c - h : c + h + 1].mean(1)
         return torch.stack([r2 - r1, s2 - s1, (r1 + r2) / 2], 1)
-
-    def attention(self, ctx: torch.Tensor) -> torch.Tensor | None:
-        """``(B, N, N)`` attention of every 1/8-resolution position over all others, from the context
-        features of the first window (queries and keys: one ``1 x 1`` convolution), or ``None`` without
-        ``aggregate``. Computed once, used at every iteration."""
-        if self.attn is None:
-            return None
-        q, k = self.attn(ctx).flatten(2).chunk(2, dim=1)  # (B, d, N) each
-        scale = float(q.shape[1]) ** -0.5
-        return torch.softmax(torch.bmm(q.transpose(1, 2), k) * scale, dim=-1)
 
     def forward(self, w1: torch.Tensor, w2: torch.Tensor, *, flow_init: torch.Tensor | None = None,
                 iters: int | None = None, all_iters: bool | None = None) -> list[torch.Tensor]:
@@ -252,7 +228,6 @@ class SpikeFlowNet(nn.Module):
             state = state + self.change(change)
         hidden, ctx = state.split([c.hidden, c.context], dim=1)
         hidden, ctx = torch.tanh(hidden), torch.relu(ctx)
-        attn = self.attention(ctx)
         h8, w8 = t1.shape[-2:]
         ys, xs = torch.meshgrid(torch.arange(h8, dtype=windows.dtype), torch.arange(w8, dtype=windows.dtype),
                                 indexing="ij")
@@ -266,7 +241,7 @@ class SpikeFlowNet(nn.Module):
         outs = []
         for i in range(iters):
             flow = flow.detach()
-            hidden, delta = self.update(hidden, ctx, corr(base + flow), flow, attn)
+            hidden, delta = self.update(hidden, ctx, corr(base + flow), flow)
             flow = flow + delta
             if not all_iters and i < iters - 1:
                 continue

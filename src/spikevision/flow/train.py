@@ -189,7 +189,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     start, best = 0, float("inf")
     last = out / "last.pt"
     if cfg.init_from and not (resume and last.exists()):  # a new run starting from another run's weights
-        load_init(model, cfg.init_from, new=("change.", "attn.", "update.agg_"))  # parts added since start at zero
+        load_init(model, cfg.init_from, new=("change.",))  # a change branch may be added (it starts at zero)
     if resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
         resume_into(last, [(model, ck["model"]), (opt, ck["optimizer"])])

@@ -44,17 +44,10 @@ class UpdateBlock(nn.Module):
     """One refinement step: returns the new hidden state and the flow increment (:meth:`mask` gives the
     upsampling weights of a hidden state, computed only for the estimates that are upsampled)."""
 
-    def __init__(self, corr_channels: int, hidden: int = 64, context: int = 64, factor: int = 8,
-                 aggregate: bool = False) -> None:
+    def __init__(self, corr_channels: int, hidden: int = 64, context: int = 64, factor: int = 8) -> None:
         super().__init__()
         self.encoder = MotionEncoder(corr_channels, 64)
         self.gru = ConvGRU(hidden, context + 64)
-        self.agg_value = self.agg_out = None
-        if aggregate:  # global motion aggregation (see :meth:`forward`)
-            self.agg_value = nn.Conv2d(64, 64, 1)
-            self.agg_out = nn.Conv2d(64, context + 64, 1)
-            nn.init.zeros_(self.agg_out.weight)  # starts switched off: weights trained without it behave as before
-            nn.init.zeros_(self.agg_out.bias)
         self.flow_head = nn.Sequential(nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(hidden, 2, 3, padding=1))
         self.mask_head = nn.Sequential(nn.Conv2d(hidden, 64, 3, padding=1), nn.ReLU(inplace=True),
                                        nn.Conv2d(64, factor * factor * 9, 1))
@@ -62,20 +55,9 @@ class UpdateBlock(nn.Module):
         nn.init.zeros_(self.flow_head[-1].weight)
         nn.init.zeros_(self.flow_head[-1].bias)
 
-    def forward(self, h: torch.Tensor, ctx: torch.Tensor, corr: torch.Tensor, flow: torch.Tensor,
-                attn: torch.Tensor | None = None):
-        """``attn`` ``(B, N, N)`` (``N = h * w``; rows sum to 1, with ``aggregate``): each position also
-        receives the attention-weighted mean of the motion features of all positions (global motion
-        aggregation, as in GMA, Jiang et al. ICCV 2021), so motion found where there is texture reaches
-        textureless parts of the same surface, and stillness found over a large area reaches all of it."""
+    def forward(self, h: torch.Tensor, ctx: torch.Tensor, corr: torch.Tensor, flow: torch.Tensor):
         motion = self.encoder(flow, corr)
-        x = torch.cat([ctx, motion], dim=1)
-        if self.agg_value is not None and attn is not None:
-            b, _, hh, ww = motion.shape
-            v = self.agg_value(motion).flatten(2)  # (B, 64, N)
-            g = torch.bmm(v, attn.transpose(1, 2)).view(b, -1, hh, ww)
-            x = x + self.agg_out(g)
-        h = self.gru(h, x)
+        h = self.gru(h, torch.cat([ctx, motion], dim=1))
         return h, self.flow_head(h)
 
     def mask(self, h: torch.Tensor) -> torch.Tensor:
