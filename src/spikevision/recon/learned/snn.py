@@ -161,6 +161,11 @@ def widen_state(state: dict[str, torch.Tensor], cfg: SNNConfig, width: int, *, s
 
     if not isinstance(width, int) or width <= cfg.width:
         raise ValueError(f"width must be an integer above the current {cfg.width}, got {width!r}")
+    expected = {k: v.shape for k, v in SpikingReconNet(cfg).state_dict().items()}
+    got = {k: getattr(v, "shape", None) for k, v in state.items()}
+    if got != expected:
+        bad = sorted(k for k in set(expected) | set(got) if expected.get(k) != got.get(k))
+        raise ValueError(f"the weights are not those of a width-{cfg.width} SNN ({len(bad)} entries differ, e.g. {bad[:3]})")
     torch.manual_seed(seed)
     wide = SpikingReconNet(dataclasses.replace(cfg, width=width)).state_dict()
     out = {k: v.clone() for k, v in wide.items()}
@@ -179,7 +184,4 @@ def widen_state(state: dict[str, torch.Tensor], cfg: SNNConfig, width: int, *, s
             for leaf in ("weight", "bias", "running_mean", "running_var"):
                 out[f"{bn}.{leaf}"][oo] = state[f"{bn}.{leaf}"]
             out[f"{bn}.num_batches_tracked"] = state[f"{bn}.num_batches_tracked"].clone()
-    missing = set(state) - set(out)
-    if missing:
-        raise ValueError(f"unexpected weights for a width-{cfg.width} SNN: {sorted(missing)}")
     return out
