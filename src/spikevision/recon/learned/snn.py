@@ -27,6 +27,10 @@ final membrane potential is the image.
   weights) the base is the mean of the nearest-neighbour aligned spikes and
   the input is spikes only.
 
+Widening (:func:`widen_state`): a trained SNN's weights can be moved into a
+wider one that computes the same images, to train more neurons from where the
+narrow one stopped (the shipped weights: 12 channels, then 20).
+
 Built on spikingjelly (``pip install --no-deps spikingjelly==2.0.0``).
 """
 
