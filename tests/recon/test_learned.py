@@ -181,4 +181,6 @@ def test_snn_widening_keeps_the_function_and_checks_its_input():
     with pytest.raises(ValueError, match="not those of a width-4 SNN"):
         widen_state({k: v for k, v in state.items() if k != "readout.bias"}, cfg, 7)
     with pytest.raises(ValueError, match="not those of a width-4 SNN"):
+        widen_state({}, cfg, 7)
+    with pytest.raises(ValueError, match="not those of a width-4 SNN"):
         widen_state(SpikingReconNet(dataclasses.replace(cfg, width=5)).state_dict(), cfg, 7)

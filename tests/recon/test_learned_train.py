@@ -40,6 +40,15 @@ def test_train_resume_and_widen(tmp_path):
         torch.testing.assert_close(widened(x), narrow(x), atol=1e-5, rtol=1e-5)
 
 
+def test_same_width_start_from_bare_weights(tmp_path):
+    train(_run(tmp_path, "a", iterations=1), progress=False)
+    bare = {"model": torch.load(tmp_path / "a" / "last.pt", weights_only=False)["model"]}  # no model_args
+    torch.save(bare, tmp_path / "bare.pt")
+    train(_run(tmp_path, "b", iterations=1, lr=0.0, lr_min=0.0, init_from=str(tmp_path / "bare.pt")), progress=False)
+    got = torch.load(tmp_path / "b" / "last.pt", weights_only=False)["model"]
+    assert all(torch.equal(got[k], v) for k, v in bare["model"].items() if "num_batches" not in k and "running" not in k)
+
+
 def test_bad_starts_are_clear_errors(tmp_path):
     train(_run(tmp_path, "a", iterations=1), progress=False)
     with pytest.raises(ValueError, match="different model"):  # another model left in the same out_dir
@@ -50,5 +59,7 @@ def test_bad_starts_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="not a readable SNN checkpoint"):
         (tmp_path / "junk.pt").write_bytes(b"junk")
         train(_run(tmp_path, "d", iterations=1, init_from=str(tmp_path / "junk.pt")), progress=False)
+    with pytest.raises(FileNotFoundError, match="not found"):
+        train(_run(tmp_path, "e", iterations=1, init_from=str(tmp_path / "absent.pt")), progress=False)
     with pytest.raises(ValueError, match="unknown config keys"):
         load_config(None, iteratoins=3)

@@ -91,15 +91,16 @@ def _init_weights(model: Any, cfg: TrainConfig) -> None:
     computes the same function, :func:`.snn.widen_state`)."""
     import torch
 
-    if cfg.model == "snn":
+    if cfg.model == "snn" and Path(cfg.init_from).is_file():  # a missing file: load_init's error below
         from .snn import SNNConfig, widen_state
 
         try:
             ck = torch.load(cfg.init_from, map_location="cpu", weights_only=False)
-            old = SNNConfig(**ck["model_args"])
+            args = ck.get("model_args") if isinstance(ck, dict) else None
+            old = SNNConfig(**args) if args else None
         except (OSError, KeyError, TypeError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
             raise ValueError(f"init weights {cfg.init_from} are not a readable SNN checkpoint: {exc}") from exc
-        if old.width < model.cfg.width:
+        if old is not None and old.width < model.cfg.width:  # else: same width, loaded as any checkpoint
             if {**old.to_dict(), "width": model.cfg.width} != model.cfg.to_dict():
                 raise ValueError(f"init weights {cfg.init_from} ({old}) differ from the model ({model.cfg}) "
                                  "in more than the width")
