@@ -184,3 +184,34 @@ def test_snn_widening_keeps_the_function_and_checks_its_input():
         widen_state({}, cfg, 7)
     with pytest.raises(ValueError, match="not those of a width-4 SNN"):
         widen_state(SpikingReconNet(dataclasses.replace(cfg, width=5)).state_dict(), cfg, 7)
+
+
+def test_snn_whole_window_input_starts_as_the_group_input_and_checks_its_input():
+    pytest.importorskip("spikingjelly")
+    import dataclasses
+
+    from spikevision.recon.learned.snn import SNNConfig, SpikingReconNet, add_window_input
+
+    torch.manual_seed(0)
+    cfg = SNNConfig(width=4, group=7, smooth_base=True)
+    net = SpikingReconNet(cfg)
+    x = (torch.rand(2, 41, 20, 28) < 0.3).float()
+    net(x).mean().backward()
+    for p in net.parameters():
+        p.data.add_(0.05 * torch.randn_like(p))
+    full = SpikingReconNet(dataclasses.replace(cfg, full_window=True))
+    assert full.enc0[0].weight.shape[1] == 7 + 1 + 41
+    full.load_state_dict(add_window_input(net.state_dict(), cfg))
+    for mode in (False, True):
+        net.train(mode)
+        full.train(mode)
+        with torch.no_grad():
+            torch.testing.assert_close(full(x), net(x), atol=1e-5, rtol=1e-5)
+    full(x).mean().backward()  # the new input weights learn from the first step
+    assert float(full.enc0[0].weight.grad[:, 8:].abs().sum()) > 0
+    with pytest.raises(ValueError, match="already take the whole window"):
+        add_window_input(full.state_dict(), full.cfg)
+    with pytest.raises(ValueError, match="not those of"):
+        add_window_input({}, cfg)
+    with pytest.raises(ValueError, match="not those of"):
+        add_window_input(SpikingReconNet(dataclasses.replace(cfg, width=5)).state_dict(), cfg)

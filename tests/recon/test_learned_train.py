@@ -53,7 +53,7 @@ def test_bad_starts_are_clear_errors(tmp_path):
     train(_run(tmp_path, "a", iterations=1), progress=False)
     with pytest.raises(ValueError, match="different model"):  # another model left in the same out_dir
         train(_run(tmp_path, "a", iterations=2, model_args={**TINY["model_args"], "width": 5}), progress=False)
-    with pytest.raises(ValueError, match="more than the width"):
+    with pytest.raises(ValueError, match="more than the width and the whole-window input"):
         train(_run(tmp_path, "c", iterations=1, init_from=str(tmp_path / "a" / "best.pt"),
                    model_args={**TINY["model_args"], "width": 6, "group": 5}), progress=False)
     with pytest.raises(ValueError, match="not a readable SNN checkpoint"):
@@ -63,3 +63,18 @@ def test_bad_starts_are_clear_errors(tmp_path):
         train(_run(tmp_path, "e", iterations=1, init_from=str(tmp_path / "absent.pt")), progress=False)
     with pytest.raises(ValueError, match="unknown config keys"):
         load_config(None, iteratoins=3)
+
+
+def test_wider_with_the_whole_window_from_narrow_group_weights(tmp_path):
+    train(_run(tmp_path, "a", iterations=1), progress=False)
+    args = {**TINY["model_args"], "width": 6, "full_window": True}
+    train(_run(tmp_path, "b", iterations=1, lr=0.0, lr_min=0.0, init_from=str(tmp_path / "a" / "best.pt"),
+               model_args=args), progress=False)
+    narrow = build_model("snn", TINY["model_args"])
+    narrow.load_state_dict(torch.load(tmp_path / "a" / "best.pt", weights_only=False)["model"])
+    grown = build_model("snn", args)
+    grown.load_state_dict(torch.load(tmp_path / "b" / "last.pt", weights_only=False)["model"])
+    x = (torch.rand(1, 41, 16, 20) < 0.3).float()
+    narrow.eval(), grown.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(grown(x), narrow(x), atol=1e-5, rtol=1e-5)

@@ -25,6 +25,7 @@ and ``config.json``.
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -171,6 +172,25 @@ def _lr(cfg: TrainConfig, it: int) -> float:
     return warmup_cosine(it, lr=cfg.lr, lr_min=cfg.lr_min, warmup=cfg.warmup, iterations=cfg.iterations)
 
 
+def _init_weights(model: Any, path: str) -> None:
+    """Start from the weights in ``path``: a change branch may be added (it starts at zero), and a
+    checkpoint whose representation saw a shorter window is grown to the model's (:func:`.net.grow_window`)."""
+    import torch
+
+    from .net import FlowNetConfig, grow_window
+
+    if Path(path).is_file():  # a missing file: load_init's error below
+        try:
+            ck = torch.load(path, map_location="cpu", weights_only=False)
+            old = FlowNetConfig.from_dict(ck["model_args"]) if isinstance(ck, dict) and "model_args" in ck else None
+        except (OSError, KeyError, TypeError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+            raise ValueError(f"init weights {path} are not a readable flow checkpoint: {exc}") from exc
+        if old is not None and old.window < model.cfg.window:
+            model.load_state_dict(grow_window(ck["model"], old, model.cfg))
+            return
+    load_init(model, path, new=("change.",))
+
+
 def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> dict:
     """Run (or resume) a training run; returns ``{"iterations", "best_val_aee", "out_dir"}``."""
     import torch
@@ -189,7 +209,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     start, best = 0, float("inf")
     last = out / "last.pt"
     if cfg.init_from and not (resume and last.exists()):  # a new run starting from another run's weights
-        load_init(model, cfg.init_from, new=("change.",))  # a change branch may be added (it starts at zero)
+        _init_weights(model, cfg.init_from)
     if resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
         resume_into(last, [(model, ck["model"]), (opt, ck["optimizer"])])
@@ -207,7 +227,8 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     running, count, done = 0.0, 0, start
 
     def checkpoint(done: int) -> None:
-        _save(last, {"model": model.state_dict(), "optimizer": opt.state_dict(), "iteration": done, "best_aee": best})
+        _save(last, {"model": model.state_dict(), "model_args": net_cfg.to_dict(), "optimizer": opt.state_dict(),
+                     "iteration": done, "best_aee": best})
 
     with open(out / "log.jsonl", "a") as log:
         for it in range(start, cfg.iterations):

@@ -26,6 +26,12 @@ final membrane potential is the image.
   group's binary spikes. With ``smooth_base=False`` (the first shipped
   weights) the base is the mean of the nearest-neighbour aligned spikes and
   the input is spikes only.
+* Whole window at every step (``full_window=True``): LIF neurons with tau = 2
+  forget within a few steps, so a network that sees one frame group per step
+  cannot compare spike times that fall in different groups (the interval
+  between two spikes is the light level). With this option every step also
+  receives the whole aligned window (41 binary channels) next to its group;
+  the input stays spikes.
 
 Widening (:func:`widen_state`): a trained SNN's weights can be moved into a
 wider one that computes the same images, to train more neurons from where the
@@ -45,7 +51,7 @@ from torch import nn
 from ..._snn import spikingjelly
 from .blocks import SUBWINDOWS, frame_groups, pad_bottom_right, pyramid_lk, subwindow_rates, warp_groups, warp_window
 
-__all__ = ["SNNConfig", "SpikingReconNet", "widen_state"]
+__all__ = ["SNNConfig", "SpikingReconNet", "add_window_input", "widen_state"]
 
 
 def _sj():
@@ -63,6 +69,7 @@ class SNNConfig:
     tau: float = 2.0
     align: bool = True
     smooth_base: bool = False
+    full_window: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,7 +93,7 @@ class SpikingReconNet(nn.Module):
         self.cfg = cfg
         c, g, tau = cfg.width, cfg.group, cfg.tau
         self.groups = frame_groups(cfg.window, g)
-        self.enc0 = _SpikingConv(g + int(cfg.smooth_base), c, tau)
+        self.enc0 = _SpikingConv(g + int(cfg.smooth_base) + cfg.window * int(cfg.full_window), c, tau)
         self.enc1 = nn.Sequential(_SpikingConv(c, 2 * c, tau, stride=2), _SpikingConv(2 * c, 2 * c, tau))
         self.enc2 = nn.Sequential(_SpikingConv(2 * c, 4 * c, tau, stride=2), _SpikingConv(4 * c, 4 * c, tau))
         self.dec1 = _SpikingConv(6 * c, 2 * c, tau)
@@ -128,6 +135,8 @@ class SpikingReconNet(nn.Module):
         seq = self._steps(x)
         if self.cfg.smooth_base:
             seq = torch.cat([seq, base.unsqueeze(0).expand(seq.shape[0], -1, -1, -1, -1)], 2)
+        if self.cfg.full_window:  # after the group and the base, so narrower-input weights keep their indices
+            seq = torch.cat([seq, x.unsqueeze(0).expand(seq.shape[0], -1, -1, -1, -1)], 2)
         e0 = self.enc0(seq)
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
@@ -145,7 +154,7 @@ def _channel_maps(cfg: SNNConfig, width: int) -> dict[str, tuple[list[int], list
     c, w = cfg.width, width
     first = lambda n: list(range(n * c))  # noqa: E731
     cat = lambda a, b: list(range(a * c)) + [a * w + i for i in range(b * c)]  # noqa: E731 (U-Net skip concat)
-    inp0 = list(range(cfg.group + int(cfg.smooth_base)))
+    inp0 = list(range(cfg.group + int(cfg.smooth_base) + cfg.window * int(cfg.full_window)))
     return {
         "enc0.0": (inp0, first(1)),
         "enc1.0.0": (first(1), first(2)), "enc1.1.0": (first(2), first(2)),
@@ -188,4 +197,24 @@ def widen_state(state: dict[str, torch.Tensor], cfg: SNNConfig, width: int, *, s
             for leaf in ("weight", "bias", "running_mean", "running_var"):
                 out[f"{bn}.{leaf}"][oo] = state[f"{bn}.{leaf}"]
             out[f"{bn}.num_batches_tracked"] = state[f"{bn}.num_batches_tracked"].clone()
+    return out
+
+
+def add_window_input(state: dict[str, torch.Tensor], cfg: SNNConfig) -> dict[str, torch.Tensor]:
+    """Weights of a ``cfg`` network (``full_window=False``) moved into the same network with
+    ``full_window=True``, computing the same function: the first layer's weights from the new
+    whole-window input channels start at zero, everything else is kept."""
+    import dataclasses
+
+    if cfg.full_window:
+        raise ValueError("the weights already take the whole window at every step")
+    expected = {k: v.shape for k, v in SpikingReconNet(cfg).state_dict().items()}
+    got = {k: getattr(v, "shape", None) for k, v in state.items()}
+    if got != expected:
+        bad = sorted(k for k in set(expected) | set(got) if expected.get(k) != got.get(k))
+        raise ValueError(f"the weights are not those of {cfg} ({len(bad)} entries differ, e.g. {bad[:3]})")
+    out = {k: v.clone() for k, v in state.items()}
+    w = out["enc0.0.weight"]
+    out["enc0.0.weight"] = torch.cat([w, w.new_zeros(w.shape[0], cfg.window, *w.shape[2:])], 1)
+    assert set(out) == set(SpikingReconNet(dataclasses.replace(cfg, full_window=True)).state_dict())
     return out
