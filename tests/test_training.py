@@ -50,3 +50,14 @@ def test_resume_into_names_the_checkpoint_left_by_another_model(tmp_path):
     resume_into(tmp_path / "last.pt", [(dst, _net().state_dict())])
     with pytest.raises(ValueError, match="(?s)different model.*--no-resume"):
         resume_into(tmp_path / "last.pt", [(_net(extra=True), _net().state_dict())])
+
+
+def test_check_state_names_what_differs():
+    from spikevision.training import check_state
+
+    model = torch.nn.Linear(3, 2)
+    check_state(model.state_dict(), model, "a linear layer")  # fits: no error
+    with pytest.raises(ValueError, match=r"not those of a linear layer \(1 entries differ, e.g. \['bias'\]\)"):
+        check_state({"weight": model.weight}, model, "a linear layer")
+    with pytest.raises(ValueError, match="2 entries differ"):
+        check_state(torch.nn.Linear(4, 3).state_dict(), model, "a linear layer")

@@ -7,7 +7,7 @@ import pickle
 import os
 from typing import Any
 
-__all__ = ["warmup_cosine", "save_torch", "load_init", "resume_into"]
+__all__ = ["warmup_cosine", "save_torch", "load_init", "resume_into", "check_state"]
 
 
 def warmup_cosine(it: int, *, lr: float, lr_min: float, warmup: int, iterations: int, min_progress: float = 0.0) -> float:
@@ -52,6 +52,16 @@ def load_init(model: Any, path: str | os.PathLike, *, new: tuple[str, ...] = (),
     missing = [k for k in missing if not any(n in k for n in new)]
     if missing or unexpected:
         raise ValueError(f"init weights {path} do not fit the model (missing {missing}, unexpected {unexpected})")
+
+
+def check_state(state: dict[str, Any], model: Any, what: str) -> None:
+    """``ValueError`` unless ``state`` has exactly the entries of ``model``'s state dict, with their shapes
+    (weights about to be reshaped into a grown network); the message says the weights are not ``what``."""
+    expected = {k: v.shape for k, v in model.state_dict().items()}
+    got = {k: getattr(v, "shape", None) for k, v in state.items()}
+    if got != expected:
+        bad = sorted(k for k in set(expected) | set(got) if expected.get(k) != got.get(k))
+        raise ValueError(f"the weights are not those of {what} ({len(bad)} entries differ, e.g. {bad[:3]})")
 
 
 def resume_into(path: str | os.PathLike, pairs: list[tuple[Any, Any]]) -> None:

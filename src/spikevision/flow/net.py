@@ -51,6 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..training import check_state
 from .corr import CorrPyramid
 from .representation import SpikeRepresentation
 from .update import UpdateBlock
@@ -126,11 +127,7 @@ def grow_window(state: dict[str, torch.Tensor], old: FlowNetConfig, new: FlowNet
         raise ValueError(f"the new rate scales {new.rate_scales} must start with the old ones {old.rate_scales}")
     if dataclasses.replace(old, window=new.window, rate_scales=new.rate_scales) != new:
         raise ValueError("the two networks may differ only in the window and the rate scales")
-    expected = {n: v.shape for n, v in SpikeFlowNet(old).state_dict().items()}
-    got = {n: getattr(v, "shape", None) for n, v in state.items()}
-    if got != expected:
-        bad = sorted(n for n in set(expected) | set(got) if expected.get(n) != got.get(n))
-        raise ValueError(f"the weights are not those of the old network ({len(bad)} entries differ, e.g. {bad[:3]})")
+    check_state(state, SpikeFlowNet(old), "the old network")
     out = {n: v.clone() for n, v in state.items()}
     tw = out["trunk.rep.temporal.weight"]
     grown = tw.new_zeros(tw.shape[0], new.window, *tw.shape[2:])

@@ -49,6 +49,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..._snn import spikingjelly
+from ...training import check_state
 from .blocks import SUBWINDOWS, frame_groups, pad_bottom_right, pyramid_lk, subwindow_rates, warp_groups, warp_window
 
 __all__ = ["SNNConfig", "SpikingReconNet", "add_window_input", "widen_state"]
@@ -174,11 +175,7 @@ def widen_state(state: dict[str, torch.Tensor], cfg: SNNConfig, width: int, *, s
 
     if not isinstance(width, int) or width <= cfg.width:
         raise ValueError(f"width must be an integer above the current {cfg.width}, got {width!r}")
-    expected = {k: v.shape for k, v in SpikingReconNet(cfg).state_dict().items()}
-    got = {k: getattr(v, "shape", None) for k, v in state.items()}
-    if got != expected:
-        bad = sorted(k for k in set(expected) | set(got) if expected.get(k) != got.get(k))
-        raise ValueError(f"the weights are not those of a width-{cfg.width} SNN ({len(bad)} entries differ, e.g. {bad[:3]})")
+    check_state(state, SpikingReconNet(cfg), f"a width-{cfg.width} SNN")
     torch.manual_seed(seed)
     wide = SpikingReconNet(dataclasses.replace(cfg, width=width)).state_dict()
     out = {k: v.clone() for k, v in wide.items()}
@@ -208,11 +205,7 @@ def add_window_input(state: dict[str, torch.Tensor], cfg: SNNConfig) -> dict[str
 
     if cfg.full_window:
         raise ValueError("the weights already take the whole window at every step")
-    expected = {k: v.shape for k, v in SpikingReconNet(cfg).state_dict().items()}
-    got = {k: getattr(v, "shape", None) for k, v in state.items()}
-    if got != expected:
-        bad = sorted(k for k in set(expected) | set(got) if expected.get(k) != got.get(k))
-        raise ValueError(f"the weights are not those of {cfg} ({len(bad)} entries differ, e.g. {bad[:3]})")
+    check_state(state, SpikingReconNet(cfg), str(cfg))
     out = {k: v.clone() for k, v in state.items()}
     w = out["enc0.0.weight"]
     out["enc0.0.weight"] = torch.cat([w, w.new_zeros(w.shape[0], cfg.window, *w.shape[2:])], 1)
