@@ -6,7 +6,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from spikevision.flow.corr import CorrPyramid  # noqa: E402
-from spikevision.flow.net import FlowNetConfig, SpikeFlowNet, convex_upsample, grow_window  # noqa: E402
+from spikevision.flow.net import FlowNetConfig, SpikeFlowNet, convex_upsample  # noqa: E402
 from spikevision.flow.representation import SpikeRepresentation, firing_interval, multiscale_rates  # noqa: E402
 
 
@@ -143,39 +143,3 @@ def test_forward_pairs_shares_windows_and_matches_forward():
     assert shared.shape == (2, 2, 20, 28)
     torch.testing.assert_close(shared, plain, atol=1e-5, rtol=1e-5)
     assert not torch.allclose(shared[0], shared[1])
-
-
-def test_grow_window_keeps_the_function_and_checks_its_input():
-    import dataclasses
-
-    small = dict(widths=(8, 8, 8), feature_dim=8, hidden=8, context=8, learned_channels=4, iters=2,
-                 window=21, init_window=41, change_channels=4)
-    torch.manual_seed(0)
-    old = FlowNetConfig(**small)
-    net = SpikeFlowNet(old).eval()
-    for p in net.parameters():
-        p.data.add_(0.05 * torch.randn_like(p))
-    new = dataclasses.replace(old, window=41, rate_scales=(5, 11, 21, 41))
-    grown = SpikeFlowNet(new).eval()
-    grown.load_state_dict(grow_window(net.state_dict(), old, new))
-    # every pixel fires in both halves of the old (centred 21-frame) window, so the firing interval is the
-    # same; the frames outside it vary, and they only reach new weights that start at zero
-    w1, w2 = torch.zeros(1, 41, 20, 28), torch.zeros(1, 41, 20, 28)
-    w1[:, ::2], w2[:, 1::2] = 1.0, 1.0
-    w1[:, 31:] *= (torch.rand(1, 10, 20, 28) < 0.5).float()
-    w2[:, :10] = (torch.rand(1, 10, 20, 28) < 0.5).float()
-    init = torch.randn(1, 2, 20, 28)
-    with torch.inference_mode():
-        torch.testing.assert_close(grown(w1, w2, flow_init=init)[-1], net(w1, w2, flow_init=init)[-1])
-    with pytest.raises(ValueError, match="even number"):
-        grow_window(net.state_dict(), old, dataclasses.replace(new, window=40))
-    with pytest.raises(ValueError, match="even number"):
-        grow_window(net.state_dict(), old, old)
-    with pytest.raises(ValueError, match="start with the old ones"):
-        grow_window(net.state_dict(), old, dataclasses.replace(new, rate_scales=(3, 11, 21, 41)))
-    with pytest.raises(ValueError, match="only in the window"):
-        grow_window(net.state_dict(), old, dataclasses.replace(new, hidden=16))
-    with pytest.raises(ValueError, match="not those of the old network"):
-        grow_window({}, old, new)
-    with pytest.raises(ValueError, match="not those of the old network"):
-        grow_window(SpikeFlowNet(dataclasses.replace(old, change_channels=0)).state_dict(), old, new)

@@ -57,30 +57,3 @@ def test_sequence_loss_weights_last_most():
     preds = [torch.ones(1, 2, 4, 4), torch.zeros(1, 2, 4, 4)]
     assert float(sequence_loss(preds, gt, valid, gamma=0.5)) == pytest.approx(0.5)
     assert float(sequence_loss(preds[::-1], gt, valid, gamma=0.5)) == pytest.approx(1.0)
-
-
-def test_new_run_with_a_longer_window_from_shorter_weights(tmp_path):
-    first = tmp_path / "a.json"
-    first.write_text(json.dumps({**TINY, "out_dir": str(tmp_path / "a"), "iterations": 1}))
-    train(load_config(first), progress=False)
-    longer = {**TINY["model_args"], "window": 13, "rate_scales": [5, 11, 21, 41]}
-    second = tmp_path / "b.json"  # lr 0: the grown weights stay as they started
-    second.write_text(json.dumps({**TINY, "model_args": longer, "out_dir": str(tmp_path / "b"), "iterations": 1,
-                                  "lr": 0.0, "lr_min": 0.0, "init_from": str(tmp_path / "a" / "last.pt")}))
-    train(load_config(second), progress=False)
-    a = torch.load(tmp_path / "a" / "last.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "b" / "last.pt", weights_only=False)["model"]
-    assert b["trunk.rep.temporal.weight"].shape[1] == 13
-    assert torch.equal(b["trunk.rep.temporal.weight"][:, 2:11], a["trunk.rep.temporal.weight"])
-    assert not b["trunk.rep.temporal.weight"][:, :2].any() and not b["trunk.rep.temporal.weight"][:, 11:].any()
-    odd = tmp_path / "c.json"  # a window that cannot be centred on the old one
-    odd.write_text(json.dumps({**TINY, "model_args": {**longer, "window": 12}, "out_dir": str(tmp_path / "c"),
-                               "iterations": 1, "init_from": str(tmp_path / "a" / "last.pt")}))
-    with pytest.raises(ValueError, match="even number"):
-        train(load_config(odd), progress=False)
-    junk = tmp_path / "junk.pt"
-    junk.write_bytes(b"junk")
-    bad = tmp_path / "d.json"
-    bad.write_text(json.dumps({**TINY, "out_dir": str(tmp_path / "d"), "iterations": 1, "init_from": str(junk)}))
-    with pytest.raises(ValueError, match="not a readable flow checkpoint"):
-        train(load_config(bad), progress=False)

@@ -51,12 +51,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..training import check_state
 from .corr import CorrPyramid
 from .representation import SpikeRepresentation
 from .update import UpdateBlock
 
-__all__ = ["FlowNetConfig", "SpikeFlowNet", "convex_upsample", "grow_window"]
+__all__ = ["FlowNetConfig", "SpikeFlowNet", "convex_upsample"]
 
 
 @dataclass(frozen=True)
@@ -107,38 +106,6 @@ class FlowNetConfig:
             if key in d:
                 d[key] = tuple(d[key])
         return cls(**d)
-
-
-def grow_window(state: dict[str, torch.Tensor], old: FlowNetConfig, new: FlowNetConfig) -> dict[str, torch.Tensor]:
-    """Weights of an ``old`` network moved into ``new``, whose representation sees a longer window
-    (``new.window > old.window``) and may add longer rate scales after the old ones (all else equal).
-
-    The learned temporal filters keep their weights on the old centred frames and start at zero on the
-    new outer ones, the fusing layer's weights from the new rate scales start at zero: the network
-    computes what it did, except that the firing-interval input now looks for spikes in the whole
-    window (it differs only at pixels silent in the old window's halves). Used to fine-tune a network
-    with a longer view (low light: fewer than one spike per pixel in 21 frames) from trained weights."""
-    import dataclasses
-
-    if new.window <= old.window or (new.window - old.window) % 2:
-        raise ValueError(f"the new window must be longer by an even number of frames: {old.window} -> {new.window}")
-    k = len(old.rate_scales)
-    if tuple(new.rate_scales[:k]) != tuple(old.rate_scales):
-        raise ValueError(f"the new rate scales {new.rate_scales} must start with the old ones {old.rate_scales}")
-    if dataclasses.replace(old, window=new.window, rate_scales=new.rate_scales) != new:
-        raise ValueError("the two networks may differ only in the window and the rate scales")
-    check_state(state, SpikeFlowNet(old), "the old network")
-    out = {n: v.clone() for n, v in state.items()}
-    tw = out["trunk.rep.temporal.weight"]
-    grown = tw.new_zeros(tw.shape[0], new.window, *tw.shape[2:])
-    off = (new.window - old.window) // 2
-    grown[:, off : off + old.window] = tw
-    out["trunk.rep.temporal.weight"] = grown
-    fw = out["trunk.rep.fuse.0.weight"]
-    split = old.learned_channels + k  # learned filters and the old rates come first, the interval last
-    extra = fw.new_zeros(fw.shape[0], len(new.rate_scales) - k, *fw.shape[2:])
-    out["trunk.rep.fuse.0.weight"] = torch.cat([fw[:, :split], extra, fw[:, split:]], 1)
-    return out
 
 
 def _norm(c: int) -> nn.Module:

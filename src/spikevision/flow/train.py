@@ -25,7 +25,6 @@ and ``config.json``.
 from __future__ import annotations
 
 import json
-import pickle
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -172,25 +171,6 @@ def _lr(cfg: TrainConfig, it: int) -> float:
     return warmup_cosine(it, lr=cfg.lr, lr_min=cfg.lr_min, warmup=cfg.warmup, iterations=cfg.iterations)
 
 
-def _init_weights(model: Any, path: str) -> None:
-    """Start from the weights in ``path``: a change branch may be added (it starts at zero), and a
-    checkpoint whose representation saw a shorter window is grown to the model's (:func:`.net.grow_window`)."""
-    import torch
-
-    from .net import FlowNetConfig, grow_window
-
-    if Path(path).is_file():  # a missing file: load_init's error below
-        try:
-            ck = torch.load(path, map_location="cpu", weights_only=False)
-            old = FlowNetConfig.from_dict(ck["model_args"]) if isinstance(ck, dict) and "model_args" in ck else None
-        except (OSError, KeyError, TypeError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
-            raise ValueError(f"init weights {path} are not a readable flow checkpoint: {exc}") from exc
-        if old is not None and old.window < model.cfg.window:
-            model.load_state_dict(grow_window(ck["model"], old, model.cfg))
-            return
-    load_init(model, path, new=("change.",))
-
-
 def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> dict:
     """Run (or resume) a training run; returns ``{"iterations", "best_val_aee", "out_dir"}``."""
     import torch
@@ -209,7 +189,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     start, best = 0, float("inf")
     last = out / "last.pt"
     if cfg.init_from and not (resume and last.exists()):  # a new run starting from another run's weights
-        _init_weights(model, cfg.init_from)
+        load_init(model, cfg.init_from, new=("change.",))  # a change branch may be added (it starts at zero)
     if resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
         resume_into(last, [(model, ck["model"]), (opt, ck["optimizer"])])
