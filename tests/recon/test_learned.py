@@ -186,11 +186,12 @@ def test_snn_widening_keeps_the_function_and_checks_its_input():
         widen_state(SpikingReconNet(dataclasses.replace(cfg, width=5)).state_dict(), cfg, 7)
 
 
-def test_snn_whole_window_input_starts_as_the_group_input_and_checks_its_input():
+@pytest.mark.parametrize("more", [{"full_window": True}, {"group_rates": True}, {"full_window": True, "group_rates": True}])
+def test_snn_added_inputs_start_silent_and_are_checked(more):
     pytest.importorskip("spikingjelly")
     import dataclasses
 
-    from spikevision.recon.learned.snn import SNNConfig, SpikingReconNet, add_window_input
+    from spikevision.recon.learned.snn import SNNConfig, SpikingReconNet, add_inputs
 
     torch.manual_seed(0)
     cfg = SNNConfig(width=4, group=7, smooth_base=True)
@@ -199,19 +200,32 @@ def test_snn_whole_window_input_starts_as_the_group_input_and_checks_its_input()
     net(x).mean().backward()
     for p in net.parameters():
         p.data.add_(0.05 * torch.randn_like(p))
-    full = SpikingReconNet(dataclasses.replace(cfg, full_window=True))
-    assert full.enc0[0].weight.shape[1] == 7 + 1 + 41
-    full.load_state_dict(add_window_input(net.state_dict(), cfg))
+    new = dataclasses.replace(cfg, **more)
+    grown = SpikingReconNet(new)
+    assert grown.enc0[0].weight.shape[1] == 7 + 1 + 41 * new.full_window + 7 * new.group_rates
+    grown.load_state_dict(add_inputs(net.state_dict(), cfg, new))
     for mode in (False, True):
         net.train(mode)
-        full.train(mode)
+        grown.train(mode)
         with torch.no_grad():
-            torch.testing.assert_close(full(x), net(x), atol=1e-5, rtol=1e-5)
-    full(x).mean().backward()  # the new input weights learn from the first step
-    assert float(full.enc0[0].weight.grad[:, 8:].abs().sum()) > 0
-    with pytest.raises(ValueError, match="already take the whole window"):
-        add_window_input(full.state_dict(), full.cfg)
+            torch.testing.assert_close(grown(x), net(x), atol=1e-5, rtol=1e-5)
+    grown(x).mean().backward()  # the new input weights learn from the first step
+    assert float(grown.enc0[0].weight.grad[:, 8:].abs().sum()) > 0
+    with pytest.raises(ValueError, match="takes no input"):
+        add_inputs(grown.state_dict(), new, new)
+    swapped = dataclasses.replace(cfg, full_window=not new.full_window, group_rates=not new.group_rates)
+    with pytest.raises(ValueError, match="drops inputs" if len(more) == 1 else "takes no input"):
+        add_inputs(grown.state_dict(), new, swapped)
+    with pytest.raises(ValueError, match="only in their inputs"):
+        add_inputs(net.state_dict(), cfg, dataclasses.replace(new, width=5))
     with pytest.raises(ValueError, match="not those of"):
-        add_window_input({}, cfg)
+        add_inputs({}, cfg, new)
     with pytest.raises(ValueError, match="not those of"):
-        add_window_input(SpikingReconNet(dataclasses.replace(cfg, width=5)).state_dict(), cfg)
+        add_inputs(SpikingReconNet(dataclasses.replace(cfg, width=5)).state_dict(), cfg, new)
+
+
+def test_snn_group_rates_need_the_smooth_base():
+    from spikevision.recon.learned.snn import SNNConfig
+
+    with pytest.raises(ValueError, match="needs smooth_base"):
+        SNNConfig(group_rates=True)

@@ -53,7 +53,7 @@ def test_bad_starts_are_clear_errors(tmp_path):
     train(_run(tmp_path, "a", iterations=1), progress=False)
     with pytest.raises(ValueError, match="different model"):  # another model left in the same out_dir
         train(_run(tmp_path, "a", iterations=2, model_args={**TINY["model_args"], "width": 5}), progress=False)
-    with pytest.raises(ValueError, match="more than the width and the whole-window input"):
+    with pytest.raises(ValueError, match="more than the width and the inputs"):
         train(_run(tmp_path, "c", iterations=1, init_from=str(tmp_path / "a" / "best.pt"),
                    model_args={**TINY["model_args"], "width": 6, "group": 5}), progress=False)
     with pytest.raises(ValueError, match="not a readable SNN checkpoint"):
@@ -65,9 +65,9 @@ def test_bad_starts_are_clear_errors(tmp_path):
         load_config(None, iteratoins=3)
 
 
-def test_wider_with_the_whole_window_from_narrow_group_weights(tmp_path):
+def test_wider_with_more_inputs_from_narrow_group_weights(tmp_path):
     train(_run(tmp_path, "a", iterations=1), progress=False)
-    args = {**TINY["model_args"], "width": 6, "full_window": True}
+    args = {**TINY["model_args"], "width": 6, "full_window": True, "group_rates": True}
     train(_run(tmp_path, "b", iterations=1, lr=0.0, lr_min=0.0, init_from=str(tmp_path / "a" / "best.pt"),
                model_args=args), progress=False)
     narrow = build_model("snn", TINY["model_args"])

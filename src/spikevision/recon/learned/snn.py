@@ -32,6 +32,11 @@ final membrane potential is the image.
   between two spikes is the light level). With this option every step also
   receives the whole aligned window (41 binary channels) next to its group;
   the input stays spikes.
+* Aligned group rates (``group_rates=True``, needs ``smooth_base``): every step
+  also receives the bilinearly aligned rate of each frame group (the parts the
+  base image averages), which keep the sub-pixel positions that
+  nearest-neighbour alignment of the spikes loses (analog, direct encoding
+  like the base).
 
 Widening (:func:`widen_state`): a trained SNN's weights can be moved into a
 wider one that computes the same images, to train more neurons from where the
@@ -52,7 +57,7 @@ from ..._snn import spikingjelly
 from ...training import check_state
 from .blocks import SUBWINDOWS, frame_groups, pad_bottom_right, pyramid_lk, subwindow_rates, warp_groups, warp_window
 
-__all__ = ["SNNConfig", "SpikingReconNet", "add_window_input", "widen_state"]
+__all__ = ["SNNConfig", "SpikingReconNet", "add_inputs", "widen_state"]
 
 
 def _sj():
@@ -71,6 +76,18 @@ class SNNConfig:
     align: bool = True
     smooth_base: bool = False
     full_window: bool = False
+    group_rates: bool = False
+
+    def __post_init__(self) -> None:
+        if self.group_rates and not self.smooth_base:
+            raise ValueError("group_rates needs smooth_base (the aligned group rates are the base's parts)")
+
+    def inputs(self) -> list[tuple[str, int]]:
+        """The first layer's input channels per step, in order: (part, channels); parts added later come
+        last, so weights without them keep their indices."""
+        parts = [("group", self.group), ("base", int(self.smooth_base)), ("window", self.window * int(self.full_window)),
+                 ("rates", len(frame_groups(self.window, self.group)) * int(self.group_rates))]
+        return [(name, n) for name, n in parts if n]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,7 +111,7 @@ class SpikingReconNet(nn.Module):
         self.cfg = cfg
         c, g, tau = cfg.width, cfg.group, cfg.tau
         self.groups = frame_groups(cfg.window, g)
-        self.enc0 = _SpikingConv(g + int(cfg.smooth_base) + cfg.window * int(cfg.full_window), c, tau)
+        self.enc0 = _SpikingConv(sum(n for _, n in cfg.inputs()), c, tau)
         self.enc1 = nn.Sequential(_SpikingConv(c, 2 * c, tau, stride=2), _SpikingConv(2 * c, 2 * c, tau))
         self.enc2 = nn.Sequential(_SpikingConv(2 * c, 4 * c, tau, stride=2), _SpikingConv(4 * c, 4 * c, tau))
         self.dec1 = _SpikingConv(6 * c, 2 * c, tau)
@@ -130,14 +147,18 @@ class SpikingReconNet(nn.Module):
                     sizes = torch.tensor([e - a for a, e in groups], dtype=x.dtype, device=x.device)
                     rates = warp_groups(x, vel, groups)
                     base = (rates * sizes[:, None, None]).sum(1, keepdim=True) / (sizes.sum() * self.cfg.rate_ratio)
+                    rates = rates / self.cfg.rate_ratio
             x = warp_window(x, vel, mode="nearest")  # still binary spikes
         if base is None:
             base = x.mean(1, keepdim=True) / self.cfg.rate_ratio
         seq = self._steps(x)
         if self.cfg.smooth_base:
             seq = torch.cat([seq, base.unsqueeze(0).expand(seq.shape[0], -1, -1, -1, -1)], 2)
-        if self.cfg.full_window:  # after the group and the base, so narrower-input weights keep their indices
-            seq = torch.cat([seq, x.unsqueeze(0).expand(seq.shape[0], -1, -1, -1, -1)], 2)
+        every_step = lambda v: v.unsqueeze(0).expand(seq.shape[0], -1, -1, -1, -1)  # noqa: E731
+        if self.cfg.full_window:  # in the order of cfg.inputs()
+            seq = torch.cat([seq, every_step(x)], 2)
+        if self.cfg.group_rates:
+            seq = torch.cat([seq, every_step(rates)], 2)
         e0 = self.enc0(seq)
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
@@ -155,7 +176,7 @@ def _channel_maps(cfg: SNNConfig, width: int) -> dict[str, tuple[list[int], list
     c, w = cfg.width, width
     first = lambda n: list(range(n * c))  # noqa: E731
     cat = lambda a, b: list(range(a * c)) + [a * w + i for i in range(b * c)]  # noqa: E731 (U-Net skip concat)
-    inp0 = list(range(cfg.group + int(cfg.smooth_base) + cfg.window * int(cfg.full_window)))
+    inp0 = list(range(sum(n for _, n in cfg.inputs())))
     return {
         "enc0.0": (inp0, first(1)),
         "enc1.0.0": (first(1), first(2)), "enc1.1.0": (first(2), first(2)),
@@ -197,17 +218,27 @@ def widen_state(state: dict[str, torch.Tensor], cfg: SNNConfig, width: int, *, s
     return out
 
 
-def add_window_input(state: dict[str, torch.Tensor], cfg: SNNConfig) -> dict[str, torch.Tensor]:
-    """Weights of a ``cfg`` network (``full_window=False``) moved into the same network with
-    ``full_window=True``, computing the same function: the first layer's weights from the new
-    whole-window input channels start at zero, everything else is kept."""
+def add_inputs(state: dict[str, torch.Tensor], cfg: SNNConfig, new: SNNConfig) -> dict[str, torch.Tensor]:
+    """Weights of a ``cfg`` network moved into ``new``, which takes more inputs at every step (the whole
+    window, the aligned group rates; all else equal), computing the same function: the first layer's
+    weights from the new inputs start at zero, everything else is kept."""
     import dataclasses
 
-    if cfg.full_window:
-        raise ValueError("the weights already take the whole window at every step")
+    if dataclasses.replace(cfg, full_window=new.full_window, group_rates=new.group_rates) != new:
+        raise ValueError(f"the networks may differ only in their inputs: {cfg} -> {new}")
+    old_parts, new_parts = dict(cfg.inputs()), dict(new.inputs())
+    if set(old_parts) >= set(new_parts):
+        raise ValueError(f"{new} takes no input that {cfg} does not")
+    if not set(old_parts) <= set(new_parts):
+        raise ValueError(f"{new} drops inputs of {cfg}")
     check_state(state, SpikingReconNet(cfg), str(cfg))
     out = {k: v.clone() for k, v in state.items()}
-    w = out["enc0.0.weight"]
-    out["enc0.0.weight"] = torch.cat([w, w.new_zeros(w.shape[0], cfg.window, *w.shape[2:])], 1)
-    assert set(out) == set(SpikingReconNet(dataclasses.replace(cfg, full_window=True)).state_dict())
+    w, start, pieces = out["enc0.0.weight"], 0, []
+    for name, n in new.inputs():
+        if name in old_parts:
+            pieces.append(w[:, start : start + n])
+            start += n
+        else:
+            pieces.append(w.new_zeros(w.shape[0], n, *w.shape[2:]))
+    out["enc0.0.weight"] = torch.cat(pieces, 1)
     return out

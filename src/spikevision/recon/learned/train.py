@@ -88,14 +88,14 @@ def build_model(name: str, model_args: dict) -> Any:
 
 def _init_weights(model: Any, cfg: TrainConfig) -> None:
     """Start from ``cfg.init_from``; an SNN may start from the weights of a narrower SNN and/or one
-    without the whole-window input (grown so that it computes the same function:
-    :func:`.snn.widen_state`, :func:`.snn.add_window_input`)."""
+    with fewer inputs per step (grown so that it computes the same function:
+    :func:`.snn.widen_state`, :func:`.snn.add_inputs`)."""
     import dataclasses
 
     import torch
 
     if cfg.model == "snn" and Path(cfg.init_from).is_file():  # a missing file: load_init's error below
-        from .snn import SNNConfig, add_window_input, widen_state
+        from .snn import SNNConfig, add_inputs, widen_state
 
         try:
             ck = torch.load(cfg.init_from, map_location="cpu", weights_only=False)
@@ -105,17 +105,17 @@ def _init_weights(model: Any, cfg: TrainConfig) -> None:
             raise ValueError(f"init weights {cfg.init_from} are not a readable SNN checkpoint: {exc}") from exc
         new = model.cfg
         wider = old is not None and old.width < new.width
-        more_input = old is not None and not old.full_window and new.full_window
+        more_input = old is not None and old.inputs() != new.inputs()
         if wider or more_input:  # else: the same network, loaded as any checkpoint
-            grown = {**old.to_dict(), "width": new.width, "full_window": new.full_window}
-            if grown != new.to_dict():
+            grown = dataclasses.replace(old, width=new.width, full_window=new.full_window, group_rates=new.group_rates)
+            if grown != new:
                 raise ValueError(f"init weights {cfg.init_from} ({old}) differ from the model ({new}) "
-                                 "in more than the width and the whole-window input")
+                                 "in more than the width and the inputs")
             state = ck["model"]
             if wider:
                 state = widen_state(state, old, new.width, seed=cfg.seed)
             if more_input:
-                state = add_window_input(state, dataclasses.replace(old, width=new.width))
+                state = add_inputs(state, dataclasses.replace(old, width=new.width), new)
             model.load_state_dict(state)
             return
     load_init(model, cfg.init_from, new=("kink_head",))
