@@ -224,8 +224,10 @@ def test_snn_added_inputs_start_silent_and_are_checked(more):
         add_inputs(SpikingReconNet(dataclasses.replace(cfg, width=5)).state_dict(), cfg, new)
 
 
-def test_snn_group_rates_need_the_smooth_base():
+def test_snn_group_rates_need_the_aligned_base():
     from spikevision.recon.learned.snn import SNNConfig
 
-    with pytest.raises(ValueError, match="needs smooth_base"):
+    with pytest.raises(ValueError, match="needs align and smooth_base"):
         SNNConfig(group_rates=True)
+    with pytest.raises(ValueError, match="needs align and smooth_base"):
+        SNNConfig(group_rates=True, smooth_base=True, align=False)

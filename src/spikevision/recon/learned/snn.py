@@ -32,7 +32,7 @@ final membrane potential is the image.
   between two spikes is the light level). With this option every step also
   receives the whole aligned window (41 binary channels) next to its group;
   the input stays spikes.
-* Aligned group rates (``group_rates=True``, needs ``smooth_base``): every step
+* Aligned group rates (``group_rates=True``, needs ``align`` and ``smooth_base``): every step
   also receives the bilinearly aligned rate of each frame group (the parts the
   base image averages), which keep the sub-pixel positions that
   nearest-neighbour alignment of the spikes loses (analog, direct encoding
@@ -79,8 +79,8 @@ class SNNConfig:
     group_rates: bool = False
 
     def __post_init__(self) -> None:
-        if self.group_rates and not self.smooth_base:
-            raise ValueError("group_rates needs smooth_base (the aligned group rates are the base's parts)")
+        if self.group_rates and not (self.smooth_base and self.align):
+            raise ValueError("group_rates needs align and smooth_base (the aligned group rates are the base's parts)")
 
     def inputs(self) -> list[tuple[str, int]]:
         """The first layer's input channels per step, in order: (part, channels); parts added later come
