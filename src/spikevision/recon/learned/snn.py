@@ -152,13 +152,13 @@ class SpikingReconNet(nn.Module):
         if base is None:
             base = x.mean(1, keepdim=True) / self.cfg.rate_ratio
         seq = self._steps(x)
-        if self.cfg.smooth_base:
-            seq = torch.cat([seq, base.unsqueeze(0).expand(seq.shape[0], -1, -1, -1, -1)], 2)
-        every_step = lambda v: v.unsqueeze(0).expand(seq.shape[0], -1, -1, -1, -1)  # noqa: E731
-        if self.cfg.full_window:  # in the order of cfg.inputs()
-            seq = torch.cat([seq, every_step(x)], 2)
+        extra = [base] if self.cfg.smooth_base else []  # the same at every step, in the order of cfg.inputs()
+        if self.cfg.full_window:
+            extra.append(x)
         if self.cfg.group_rates:
-            seq = torch.cat([seq, every_step(rates)], 2)
+            extra.append(rates)
+        if extra:
+            seq = torch.cat([seq, torch.cat(extra, 1).unsqueeze(0).expand(seq.shape[0], -1, -1, -1, -1)], 2)
         e0 = self.enc0(seq)
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
