@@ -148,27 +148,42 @@ def test_missing_shipped_weights_error(monkeypatch):
         load_model("cnn")
 
 
-def test_snn_widening_keeps_the_function_and_checks_its_input():
+def _trained_snn(x):
+    """A small SNN config and a network of it whose weights and batch-norm statistics are not the
+    defaults (as after some training)."""
     pytest.importorskip("spikingjelly")
-    import dataclasses
-
-    from spikevision.recon.learned.snn import SNNConfig, SpikingReconNet, widen_state
+    from spikevision.recon.learned.snn import SNNConfig, SpikingReconNet
 
     torch.manual_seed(0)
     cfg = SNNConfig(width=4, group=7, smooth_base=True)
-    narrow = SpikingReconNet(cfg)
-    x = (torch.rand(2, 41, 20, 28) < 0.3).float()
-    for _ in range(2):  # some training steps, so the batch-norm statistics are not the defaults
-        narrow(x).mean().backward()
-    for p in narrow.parameters():
+    net = SpikingReconNet(cfg)
+    for _ in range(2):
+        net(x).mean().backward()
+    for p in net.parameters():
         p.data.add_(0.05 * torch.randn_like(p))
+    return cfg, net
+
+
+def _assert_same_images(grown, net, x):
+    """``grown`` computes what ``net`` computes, in training and in evaluation mode."""
+    for mode in (False, True):
+        net.train(mode)
+        grown.train(mode)
+        with torch.no_grad():
+            torch.testing.assert_close(grown(x), net(x), atol=1e-5, rtol=1e-5)
+
+
+def test_snn_widening_keeps_the_function_and_checks_its_input():
+    import dataclasses
+
+    from spikevision.recon.learned.snn import SpikingReconNet, widen_state
+
+    torch.manual_seed(1)
+    x = (torch.rand(2, 41, 20, 28) < 0.3).float()
+    cfg, narrow = _trained_snn(x)
     wide = SpikingReconNet(dataclasses.replace(cfg, width=7))
     wide.load_state_dict(widen_state(narrow.state_dict(), cfg, 7))
-    for mode in (False, True):
-        narrow.train(mode)
-        wide.train(mode)
-        with torch.no_grad():
-            torch.testing.assert_close(wide(x), narrow(x), atol=1e-5, rtol=1e-5)
+    _assert_same_images(wide, narrow, x)
     for p in wide.parameters():  # the new neurons' zeroed output weights learn from the first step
         p.grad = None
     wide(x).mean().backward()
@@ -188,27 +203,18 @@ def test_snn_widening_keeps_the_function_and_checks_its_input():
 
 @pytest.mark.parametrize("more", [{"full_window": True}, {"group_rates": True}, {"full_window": True, "group_rates": True}])
 def test_snn_added_inputs_start_silent_and_are_checked(more):
-    pytest.importorskip("spikingjelly")
     import dataclasses
 
-    from spikevision.recon.learned.snn import SNNConfig, SpikingReconNet, add_inputs
+    from spikevision.recon.learned.snn import SpikingReconNet, add_inputs
 
-    torch.manual_seed(0)
-    cfg = SNNConfig(width=4, group=7, smooth_base=True)
-    net = SpikingReconNet(cfg)
+    torch.manual_seed(1)
     x = (torch.rand(2, 41, 20, 28) < 0.3).float()
-    net(x).mean().backward()
-    for p in net.parameters():
-        p.data.add_(0.05 * torch.randn_like(p))
+    cfg, net = _trained_snn(x)
     new = dataclasses.replace(cfg, **more)
     grown = SpikingReconNet(new)
     assert grown.enc0[0].weight.shape[1] == 7 + 1 + 41 * new.full_window + 7 * new.group_rates
     grown.load_state_dict(add_inputs(net.state_dict(), cfg, new))
-    for mode in (False, True):
-        net.train(mode)
-        grown.train(mode)
-        with torch.no_grad():
-            torch.testing.assert_close(grown(x), net(x), atol=1e-5, rtol=1e-5)
+    _assert_same_images(grown, net, x)
     grown(x).mean().backward()  # the new input weights learn from the first step
     assert float(grown.enc0[0].weight.grad[:, 8:].abs().sum()) > 0
     with pytest.raises(ValueError, match="takes no input"):
@@ -222,6 +228,49 @@ def test_snn_added_inputs_start_silent_and_are_checked(more):
         add_inputs({}, cfg, new)
     with pytest.raises(ValueError, match="not those of"):
         add_inputs(SpikingReconNet(dataclasses.replace(cfg, width=5)).state_dict(), cfg, new)
+
+
+def test_cnn_fourth_level_starts_silent():
+    torch.manual_seed(0)
+    plain = AlignedReconNet(CNNConfig())
+    for p in plain.parameters():
+        p.data.add_(0.02 * torch.randn_like(p))
+    deep = AlignedReconNet(CNNConfig(deep=True))
+    missing, unexpected = deep.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith("deep.") for k in missing)
+    x = (torch.rand(2, 41, 24, 32) < 0.3).float()
+    with torch.no_grad():
+        torch.testing.assert_close(deep(x)[0], plain(x)[0], atol=1e-6, rtol=1e-6)
+    deep(x)[0].mean().backward()  # the zero output layer learns from the first step
+    assert float(deep.deep[-1].weight.grad.abs().sum()) > 0
+    img, vel = deep((torch.rand(1, 41, 30, 45) < 0.3).float())  # sizes that are not multiples of 8
+    assert img.shape == (1, 1, 30, 45) and vel.shape == (1, 2, 30, 45)
+
+
+def test_snn_fourth_level_starts_silent_and_is_checked():
+    import dataclasses
+
+    from spikevision.recon.learned.snn import SpikingReconNet, deepen_state, widen_state
+
+    torch.manual_seed(1)
+    x = (torch.rand(2, 41, 16, 24) < 0.3).float()
+    cfg, net = _trained_snn(x)
+    deep_cfg = dataclasses.replace(cfg, deep=True)
+    deep = SpikingReconNet(deep_cfg)
+    deep.load_state_dict(deepen_state(net.state_dict(), cfg))
+    _assert_same_images(deep, net, x)
+    deep(x).mean().backward()  # the decoder's weights from the new level learn from the first step
+    assert float(deep.dec1[0].weight.grad[:, 24:].abs().sum()) > 0
+    wide = SpikingReconNet(dataclasses.replace(deep_cfg, width=6))  # a deep network widens too
+    wide.load_state_dict(widen_state(deep.state_dict(), deep_cfg, 6))
+    _assert_same_images(wide, deep, x)
+    assert wide((torch.rand(1, 41, 30, 45) < 0.3).float()).shape == (1, 1, 30, 45)
+    with pytest.raises(ValueError, match="already has the fourth level"):
+        deepen_state(deep.state_dict(), deep_cfg)
+    with pytest.raises(ValueError, match="not those of"):
+        deepen_state({}, cfg)
+    with pytest.raises(ValueError, match="not those of"):
+        deepen_state(deep.state_dict(), cfg)
 
 
 def test_snn_group_rates_need_the_aligned_base():

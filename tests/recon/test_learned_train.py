@@ -53,7 +53,7 @@ def test_bad_starts_are_clear_errors(tmp_path):
     train(_run(tmp_path, "a", iterations=1), progress=False)
     with pytest.raises(ValueError, match="different model"):  # another model left in the same out_dir
         train(_run(tmp_path, "a", iterations=2, model_args={**TINY["model_args"], "width": 5}), progress=False)
-    with pytest.raises(ValueError, match="more than the width and the inputs"):
+    with pytest.raises(ValueError, match="more than the width, the inputs and the fourth level"):
         train(_run(tmp_path, "c", iterations=1, init_from=str(tmp_path / "a" / "best.pt"),
                    model_args={**TINY["model_args"], "width": 6, "group": 5}), progress=False)
     with pytest.raises(ValueError, match="not a readable SNN checkpoint"):
@@ -65,16 +65,38 @@ def test_bad_starts_are_clear_errors(tmp_path):
         load_config(None, iteratoins=3)
 
 
-def test_wider_with_more_inputs_from_narrow_group_weights(tmp_path):
+@pytest.mark.parametrize("deep", [False, True])
+def test_wider_with_more_inputs_from_narrow_group_weights(tmp_path, deep):
     train(_run(tmp_path, "a", iterations=1), progress=False)
-    args = {**TINY["model_args"], "width": 6, "full_window": True, "group_rates": True}
+    args = {**TINY["model_args"], "width": 6, "full_window": True, "group_rates": True, "deep": deep}
     train(_run(tmp_path, "b", iterations=1, lr=0.0, lr_min=0.0, init_from=str(tmp_path / "a" / "best.pt"),
                model_args=args), progress=False)
     narrow = build_model("snn", TINY["model_args"])
     narrow.load_state_dict(torch.load(tmp_path / "a" / "best.pt", weights_only=False)["model"])
     grown = build_model("snn", args)
     grown.load_state_dict(torch.load(tmp_path / "b" / "last.pt", weights_only=False)["model"])
-    x = (torch.rand(1, 41, 16, 20) < 0.3).float()
+    x = (torch.rand(1, 41, 16, 24) < 0.3).float()  # multiples of 8: the same padding with and without the 1/8 level
     narrow.eval(), grown.eval()
     with torch.no_grad():
         torch.testing.assert_close(grown(x), narrow(x), atol=1e-5, rtol=1e-5)
+
+
+def test_deep_cnn_starts_from_plain_cnn_weights(tmp_path):
+    plain = _run(tmp_path, "a", iterations=1, model="cnn", model_args={"width": 4, "vel_width": 4})
+    train(plain, progress=False)
+    args = {"width": 4, "vel_width": 4, "deep": True}
+    train(_run(tmp_path, "b", iterations=1, lr=0.0, lr_min=0.0, model="cnn", model_args=args,
+               init_from=str(tmp_path / "a" / "best.pt")), progress=False)
+    a, b = build_model("cnn", plain.model_args), build_model("cnn", args)
+    a.load_state_dict(torch.load(tmp_path / "a" / "best.pt", weights_only=False)["model"])
+    b.load_state_dict(torch.load(tmp_path / "b" / "last.pt", weights_only=False)["model"])
+    x = (torch.rand(1, 41, 16, 24) < 0.3).float()
+    with torch.no_grad():
+        torch.testing.assert_close(b(x)[0], a(x)[0], atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="do not fit"):  # and not the other way round
+        train(_run(tmp_path, "c", iterations=1, model="cnn", model_args=plain.model_args,
+                   init_from=str(tmp_path / "b" / "last.pt")), progress=False)
+    with pytest.raises(ValueError, match="more than the width, the inputs and the fourth level"):  # an SNN neither
+        train(_run(tmp_path, "d", iterations=1, model_args={**TINY["model_args"], "deep": True}), progress=False)
+        train(_run(tmp_path, "e", iterations=1, model_args=TINY["model_args"],
+                   init_from=str(tmp_path / "d" / "last.pt")), progress=False)

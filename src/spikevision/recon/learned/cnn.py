@@ -14,6 +14,12 @@ scene moves during it, so plain averaging blurs. The network
    group rates, their mean and a short raw window to a small U-Net that
    predicts a correction to the aligned mean.
 
+With ``deep=True`` the U-Net has a fourth level at 1/8 resolution (128
+channels at the default width): about 80 px of context instead of 40 for 17 %
+more computation. Its output is added to the 1/4-resolution features through a
+1x1 convolution that starts at zero, so weights trained without it load and
+compute the same images until training uses it.
+
 Sized for CPU: about 2 GMAC per 250 x 400 frame.
 """
 
@@ -40,6 +46,7 @@ class CNNConfig:
     vel_width: int = 32
     group: int = 5
     kink: bool = False
+    deep: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -129,6 +136,11 @@ class AlignedReconNet(nn.Module):
         self.enc0 = ConvBlock(cfg.window + len(self.groups) + 2, c, mix=True)
         self.enc1 = nn.Sequential(ConvBlock(c, 2 * c, stride=2), ConvBlock(2 * c, 2 * c))
         self.enc2 = nn.Sequential(ConvBlock(2 * c, 4 * c, stride=2), ConvBlock(4 * c, 4 * c), ConvBlock(4 * c, 4 * c))
+        self.deep = None
+        if cfg.deep:  # a 1/8-resolution level added to the 1/4-resolution features, zero at initialisation
+            self.deep = nn.Sequential(ConvBlock(4 * c, 8 * c, stride=2), ConvBlock(8 * c, 8 * c), conv(8 * c, 4 * c, 1))
+            nn.init.zeros_(self.deep[-1].weight)
+            nn.init.zeros_(self.deep[-1].bias)
         self.dec1 = ConvBlock(6 * c, 2 * c, mix=True)
         self.dec0 = ConvBlock(3 * c, c, mix=True)
         self.out = conv(c, 1)
@@ -137,7 +149,7 @@ class AlignedReconNet(nn.Module):
         b, t, h, w = window.shape
         if t != self.cfg.window:
             raise ValueError(f"expected a {self.cfg.window}-frame window, got {t} frames")
-        x = pad_bottom_right(window, 4)
+        x = pad_bottom_right(window, 8 if self.deep is not None else 4)
         vel = self.velocity(subwindow_rates(x))
         aligned = warp_groups(x, vel[:, :2], self.groups, kink=vel[:, 2:] if self.cfg.kink else None)
         sizes = torch.tensor([b - a for a, b in self.groups], dtype=x.dtype, device=x.device)
@@ -150,6 +162,8 @@ class AlignedReconNet(nn.Module):
         e0 = _mixed(self.enc0, [x, aligned, mean, short])
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
+        if self.deep is not None:
+            e2 = e2 + F.interpolate(self.deep(e2), scale_factor=2, mode="bilinear", align_corners=False)
         d1 = _mixed(self.dec1, [e2, e1], upsampled=1)
         d0 = _mixed(self.dec0, [d1, e0], upsampled=1)
         img = mean + self.out(d0)

@@ -38,9 +38,15 @@ final membrane potential is the image.
   nearest-neighbour alignment of the spikes loses (analog, direct encoding
   like the base).
 
+* Fourth level (``deep=True``): a spiking encoder level at 1/8 resolution
+  (twice the context), whose spikes enter the 1/2-resolution decoder layer
+  next to its other inputs (nearest-neighbour upsampled x4).
+
 Widening (:func:`widen_state`): a trained SNN's weights can be moved into a
 wider one that computes the same images, to train more neurons from where the
-narrow one stopped (the shipped weights: 12 channels, then 20).
+narrow one stopped (the shipped weights: 12 channels, then 20). Likewise
+:func:`add_inputs` (more inputs per step) and :func:`deepen_state` (the fourth
+level, whose weights into the decoder start at zero).
 
 Built on spikingjelly (``pip install --no-deps spikingjelly==2.0.0``).
 """
@@ -57,7 +63,7 @@ from ..._snn import spikingjelly
 from ...training import check_state
 from .blocks import SUBWINDOWS, frame_groups, pad_bottom_right, pyramid_lk, subwindow_rates, warp_groups, warp_window
 
-__all__ = ["SNNConfig", "SpikingReconNet", "add_inputs", "widen_state"]
+__all__ = ["SNNConfig", "SpikingReconNet", "add_inputs", "deepen_state", "widen_state"]
 
 
 def _sj():
@@ -77,6 +83,7 @@ class SNNConfig:
     smooth_base: bool = False
     full_window: bool = False
     group_rates: bool = False
+    deep: bool = False
 
     def __post_init__(self) -> None:
         if self.group_rates and not (self.smooth_base and self.align):
@@ -114,7 +121,10 @@ class SpikingReconNet(nn.Module):
         self.enc0 = _SpikingConv(sum(n for _, n in cfg.inputs()), c, tau)
         self.enc1 = nn.Sequential(_SpikingConv(c, 2 * c, tau, stride=2), _SpikingConv(2 * c, 2 * c, tau))
         self.enc2 = nn.Sequential(_SpikingConv(2 * c, 4 * c, tau, stride=2), _SpikingConv(4 * c, 4 * c, tau))
-        self.dec1 = _SpikingConv(6 * c, 2 * c, tau)
+        self.enc3 = None
+        if cfg.deep:
+            self.enc3 = nn.Sequential(_SpikingConv(4 * c, 8 * c, tau, stride=2), _SpikingConv(8 * c, 8 * c, tau))
+        self.dec1 = _SpikingConv((6 + 8 * cfg.deep) * c, 2 * c, tau)
         self.dec0 = _SpikingConv(3 * c, c, tau)
         self.readout = nn.Conv2d(c, 1, 3, padding=1)
         self.register_buffer("times", torch.tensor([(a + b - 1) / 2 - (cfg.window - 1) / 2 for a, b in SUBWINDOWS]),
@@ -137,7 +147,7 @@ class SpikingReconNet(nn.Module):
         if t != self.cfg.window:
             raise ValueError(f"expected a {self.cfg.window}-frame window, got {t} frames")
         functional.reset_net(self)
-        x = pad_bottom_right(window, 4)
+        x = pad_bottom_right(window, 8 if self.cfg.deep else 4)
         base = None
         if self.cfg.align:
             with torch.no_grad():
@@ -162,8 +172,9 @@ class SpikingReconNet(nn.Module):
         e0 = self.enc0(seq)
         e1 = self.enc1(e0)
         e2 = self.enc2(e1)
-        up = lambda s: F.interpolate(s.flatten(0, 1), scale_factor=2, mode="nearest").unflatten(0, s.shape[:2])
-        d1 = self.dec1(torch.cat([up(e2), e1], 2))
+        up = lambda s, f=2: F.interpolate(s.flatten(0, 1), scale_factor=f, mode="nearest").unflatten(0, s.shape[:2])
+        skips = [up(e2), e1] + ([up(self.enc3(e2), 4)] if self.enc3 is not None else [])  # the new level last
+        d1 = self.dec1(torch.cat(skips, 2))
         d0 = self.dec0(torch.cat([up(d1), e0], 2))
         current = self.readout(d0.flatten(0, 1)).unflatten(0, d0.shape[:2])  # (T, B, 1, H, W)
         img = base + current.mean(0)
@@ -177,13 +188,17 @@ def _channel_maps(cfg: SNNConfig, width: int) -> dict[str, tuple[list[int], list
     first = lambda n: list(range(n * c))  # noqa: E731
     cat = lambda a, b: list(range(a * c)) + [a * w + i for i in range(b * c)]  # noqa: E731 (U-Net skip concat)
     inp0 = list(range(sum(n for _, n in cfg.inputs())))
-    return {
+    maps = {
         "enc0.0": (inp0, first(1)),
         "enc1.0.0": (first(1), first(2)), "enc1.1.0": (first(2), first(2)),
         "enc2.0.0": (first(2), first(4)), "enc2.1.0": (first(4), first(4)),
         "dec1.0": (cat(4, 2), first(2)), "dec0.0": (cat(2, 1), first(1)),
         "readout": (first(1), [0]),
     }
+    if cfg.deep:
+        maps.update({"enc3.0.0": (first(4), first(8)), "enc3.1.0": (first(8), first(8)),
+                     "dec1.0": (cat(4, 2) + [6 * w + i for i in range(8 * c)], first(2))})
+    return maps
 
 
 def widen_state(state: dict[str, torch.Tensor], cfg: SNNConfig, width: int, *, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -241,4 +256,21 @@ def add_inputs(state: dict[str, torch.Tensor], cfg: SNNConfig, new: SNNConfig) -
         else:
             pieces.append(w.new_zeros(w.shape[0], n, *w.shape[2:]))
     out["enc0.0.weight"] = torch.cat(pieces, 1)
+    return out
+
+
+def deepen_state(state: dict[str, torch.Tensor], cfg: SNNConfig, *, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Weights of a ``cfg`` network (``deep=False``) moved into one with the fourth, 1/8-resolution level,
+    computing the same function: the new level gets fresh random weights (so it spikes) and the
+    decoder's weights from its spikes start at zero."""
+    import dataclasses
+
+    if cfg.deep:
+        raise ValueError("the network already has the fourth level")
+    check_state(state, SpikingReconNet(cfg), str(cfg))
+    torch.manual_seed(seed)
+    out = dict(SpikingReconNet(dataclasses.replace(cfg, deep=True)).state_dict())
+    out.update({k: v.clone() for k, v in state.items()})
+    w = state["dec1.0.weight"]
+    out["dec1.0.weight"] = torch.cat([w, w.new_zeros(w.shape[0], 8 * cfg.width, *w.shape[2:])], 1)
     return out

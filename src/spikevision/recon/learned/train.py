@@ -87,15 +87,15 @@ def build_model(name: str, model_args: dict) -> Any:
 
 
 def _init_weights(model: Any, cfg: TrainConfig) -> None:
-    """Start from ``cfg.init_from``; an SNN may start from the weights of a narrower SNN and/or one
-    with fewer inputs per step (grown so that it computes the same function:
-    :func:`.snn.widen_state`, :func:`.snn.add_inputs`)."""
+    """Start from ``cfg.init_from``; an SNN may start from the weights of a narrower SNN, one
+    with fewer inputs per step and/or one without the fourth level (grown so that it computes the
+    same function: :func:`.snn.widen_state`, :func:`.snn.add_inputs`, :func:`.snn.deepen_state`)."""
     import dataclasses
 
     import torch
 
     if cfg.model == "snn" and Path(cfg.init_from).is_file():  # a missing file: load_init's error below
-        from .snn import SNNConfig, add_inputs, widen_state
+        from .snn import SNNConfig, add_inputs, deepen_state, widen_state
 
         try:
             ck = torch.load(cfg.init_from, map_location="cpu", weights_only=False)
@@ -106,19 +106,25 @@ def _init_weights(model: Any, cfg: TrainConfig) -> None:
         new = model.cfg
         wider = old is not None and old.width < new.width
         more_input = old is not None and old.inputs() != new.inputs()
-        if wider or more_input:  # else: the same network, loaded as any checkpoint
-            grown = dataclasses.replace(old, width=new.width, full_window=new.full_window, group_rates=new.group_rates)
+        deeper = old is not None and new.deep and not old.deep
+        if old is not None and (wider or more_input or deeper or old != new):  # else: loaded as any checkpoint
+            grown = dataclasses.replace(old, width=max(old.width, new.width), full_window=old.full_window or new.full_window,
+                                        group_rates=old.group_rates or new.group_rates, deep=old.deep or new.deep)
             if grown != new:
                 raise ValueError(f"init weights {cfg.init_from} ({old}) differ from the model ({new}) "
-                                 "in more than the width and the inputs")
-            state = ck["model"]
+                                 "in more than the width, the inputs and the fourth level (which can only grow)")
+            state, at = ck["model"], old
             if wider:
-                state = widen_state(state, old, new.width, seed=cfg.seed)
+                state = widen_state(state, at, new.width, seed=cfg.seed)
+                at = dataclasses.replace(at, width=new.width)
             if more_input:
-                state = add_inputs(state, dataclasses.replace(old, width=new.width), new)
+                at_more = dataclasses.replace(at, full_window=new.full_window, group_rates=new.group_rates)
+                state, at = add_inputs(state, at, at_more), at_more
+            if deeper:
+                state = deepen_state(state, at, seed=cfg.seed)
             model.load_state_dict(state)
             return
-    load_init(model, cfg.init_from, new=("kink_head",))
+    load_init(model, cfg.init_from, new=("kink_head", "deep."))  # CNN parts that start at zero
 
 
 def validation_set(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -244,10 +250,11 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
             log.write(json.dumps(rec) + "\n")
             log.flush()
             bar.set_postfix({k: f"{v:.4f}" for k, v in rec.items() if k in ("loss", "val_psnr", "reds_psnr")})
-        if done % cfg.checkpoint_every == 0 or done == cfg.iterations:
-            _save(last, {"model": model.state_dict(), "optimizer": opt.state_dict(), "iteration": done, "best_psnr": best})
-        if (time.time() - t_start) / 60 > cfg.max_minutes:
-            _save(last, {"model": model.state_dict(), "optimizer": opt.state_dict(), "iteration": done, "best_psnr": best})
+        out_of_time = (time.time() - t_start) / 60 > cfg.max_minutes
+        if done % cfg.checkpoint_every == 0 or done == cfg.iterations or out_of_time:
+            _save(last, {"model": model.state_dict(), "model_name": cfg.model, "model_args": cfg.model_args,
+                         "optimizer": opt.state_dict(), "iteration": done, "best_psnr": best})
+        if out_of_time:
             break
     bar.close()
     log.close()
