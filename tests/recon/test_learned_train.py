@@ -100,3 +100,24 @@ def test_deep_cnn_starts_from_plain_cnn_weights(tmp_path):
         train(_run(tmp_path, "d", iterations=1, model_args={**TINY["model_args"], "deep": True}), progress=False)
         train(_run(tmp_path, "e", iterations=1, model_args=TINY["model_args"],
                    init_from=str(tmp_path / "d" / "last.pt")), progress=False)
+
+
+def test_cli_overrides_reach_the_run(tmp_path):
+    from click.testing import CliRunner
+
+    from spikevision.cli.main import cli
+
+    cfg = tmp_path / "tiny.json"
+    cfg.write_text(json.dumps({**TINY, "out_dir": str(tmp_path / "ignored"), "threads": 2}))
+    out = tmp_path / "run"
+    args = ["train", "recon", "--model", "snn", "--config", str(cfg), "--out-dir", str(out), "--iterations", "2",
+            "--threads", "1", "--max-minutes", "30"]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    saved = json.loads((out / "config.json").read_text())
+    assert (saved["threads"], saved["iterations"], saved["max_minutes"]) == (1, 2, 30.0)
+    assert json.loads(r.output.strip().splitlines()[-1])["iterations"] == 2
+    assert torch.load(out / "last.pt", weights_only=False)["model_args"] == TINY["model_args"]  # last.pt loads alone
+    assert not (tmp_path / "ignored").exists()
+    r = CliRunner().invoke(cli, args[:-4] + ["--threads", "0"])
+    assert r.exit_code != 0 and "--threads" in r.output

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .options import dat_options, open_stream
+from .options import dat_options, open_stream, training_options
 
 _CHANNELS = ("awgn", "bsc", "bec", "rayleigh", "rayleigh-nocsi")
 _METHODS = ("spiking_jscc", "analog_jscc", "separate_ideal", "separate_ldpc")
@@ -39,18 +39,15 @@ def register(group: click.Group) -> None:
     @comm.command(name="train")
     @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
                   help="JSON training config (see configs/comm_bw32.json).")
-    @click.option("--out-dir", default=None, help="Checkpoints and log folder (overrides the config).")
-    @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Overrides the config.")
-    @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop after this wall time.")
-    @click.option("--no-resume", is_flag=True, help="Start from scratch even if out-dir has a checkpoint.")
+    @training_options
     @click.option("--export", "export_prefix", is_flag=True,
                   help="After training, copy best_<kind>.pt into the package weights (comm_<kind>_bwN) and register them.")
-    def comm_train(config_path, out_dir, iterations, max_minutes, no_resume, export_prefix):
+    def comm_train(config_path, no_resume, export_prefix, **overrides):
         """Train the spiking and analog codes over AWGN at random SNRs (seeded, resumable, logged)."""
         from ..comm.evaluate import code_name
         from ..comm.train import export_code, load_config, train
 
-        cfg = load_config(config_path, out_dir=out_dir, iterations=iterations, max_minutes=max_minutes)
+        cfg = load_config(config_path, **overrides)
         summary = train(cfg, resume=not no_resume)
         click.echo(json.dumps(summary))
         if export_prefix:

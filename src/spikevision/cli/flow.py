@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .options import dat_options, open_stream
+from .options import dat_options, open_stream, training_options
 
 _METHODS = ("spikeflow", "classical", "farneback")
 _CHAIN = {"auto": "auto", "on": True, "off": False}
@@ -141,18 +141,15 @@ def register(group: click.Group) -> None:
     @click.command(name="flow")
     @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
                   help="JSON training config (see configs/flow_small.json).")
-    @click.option("--out-dir", default=None, help="Checkpoints and log folder (overrides the config).")
-    @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Overrides the config.")
-    @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop after this wall time.")
+    @training_options
     @click.option("--seed", type=click.IntRange(min=0), default=None, help="Overrides the config.")
-    @click.option("--no-resume", is_flag=True, help="Start from scratch even if out-dir has a checkpoint.")
     @click.option("--export", "export_name", default=None,
                   help="After training, copy best.pt into the package weights as NAME and register its checksum.")
-    def train_flow(config_path, out_dir, iterations, max_minutes, seed, no_resume, export_name):
+    def train_flow(config_path, no_resume, export_name, **overrides):
         """Train the spike-flow network on simulated moving scenes (seeded, resumable, logged)."""
         from ..flow.train import load_config, train
 
-        cfg = load_config(config_path, out_dir=out_dir, iterations=iterations, max_minutes=max_minutes, seed=seed)
+        cfg = load_config(config_path, **overrides)
         summary = train(cfg, resume=not no_resume)
         click.echo(json.dumps(summary))
         if export_name:
