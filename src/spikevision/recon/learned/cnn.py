@@ -18,7 +18,9 @@ With ``deep=True`` the U-Net has a fourth level at 1/8 resolution (128
 channels at the default width): about 80 px of context instead of 40 for 18 %
 more multiply-adds (about 20 % more time on a CPU). Its output is added to the 1/4-resolution features through a
 1x1 convolution that starts at zero, so weights trained without it load and
-compute the same images until training uses it.
+compute the same images until training uses it (exactly for frame sizes that
+are multiples of 8; others are now padded to a multiple of 8 instead of 4,
+which changes the last few rows and columns slightly).
 
 Sized for CPU: about 2 GMAC per 250 x 400 frame.
 """

@@ -262,7 +262,8 @@ def add_inputs(state: dict[str, torch.Tensor], cfg: SNNConfig, new: SNNConfig) -
 def deepen_state(state: dict[str, torch.Tensor], cfg: SNNConfig, *, seed: int = 0) -> dict[str, torch.Tensor]:
     """Weights of a ``cfg`` network (``deep=False``) moved into one with the fourth, 1/8-resolution level,
     computing the same function: the new level gets fresh random weights (so it spikes) and the
-    decoder's weights from its spikes start at zero."""
+    decoder's weights from its spikes start at zero. (Exactly for frame sizes that are multiples of 8: a
+    four-level network pads to a multiple of 8 instead of 4.)"""
     import dataclasses
 
     if cfg.deep:
