@@ -104,23 +104,20 @@ def _init_weights(model: Any, cfg: TrainConfig) -> None:
         except (OSError, KeyError, TypeError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
             raise ValueError(f"init weights {cfg.init_from} are not a readable SNN checkpoint: {exc}") from exc
         new = model.cfg
-        wider = old is not None and old.width < new.width
-        more_input = old is not None and old.inputs() != new.inputs()
-        deeper = old is not None and new.deep and not old.deep
-        if old is not None and (wider or more_input or deeper or old != new):  # else: loaded as any checkpoint
+        if old is not None and old != new:  # a grown network (else: loaded as any checkpoint)
             grown = dataclasses.replace(old, width=max(old.width, new.width), full_window=old.full_window or new.full_window,
                                         group_rates=old.group_rates or new.group_rates, deep=old.deep or new.deep)
             if grown != new:
                 raise ValueError(f"init weights {cfg.init_from} ({old}) differ from the model ({new}) "
                                  "in more than the width, the inputs and the fourth level (which can only grow)")
             state, at = ck["model"], old
-            if wider:
+            if old.width < new.width:
                 state = widen_state(state, at, new.width, seed=cfg.seed)
                 at = dataclasses.replace(at, width=new.width)
-            if more_input:
+            if old.inputs() != new.inputs():
                 at_more = dataclasses.replace(at, full_window=new.full_window, group_rates=new.group_rates)
                 state, at = add_inputs(state, at, at_more), at_more
-            if deeper:
+            if new.deep and not old.deep:
                 state = deepen_state(state, at, seed=cfg.seed)
             model.load_state_dict(state)
             return
@@ -193,6 +190,7 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start, best = 0, -float("inf")
     last = out / "last.pt"
+    meta = {"model_name": cfg.model, "model_args": cfg.model_args}  # stored with every checkpoint, so each loads alone
     if resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
         resume_into(last, [(model, ck["model"]), (opt, ck["optimizer"])])
@@ -244,16 +242,15 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
                     score = rec["reds_psnr"]
                 if score > best:
                     best = score
-                    _save(out / "best.pt", {"model": model.state_dict(), "model_name": cfg.model,
-                                            "model_args": cfg.model_args, "iteration": done, "val_psnr": rec["val_psnr"],
-                                            "reds_psnr": rec.get("reds_psnr")})
+                    _save(out / "best.pt", {"model": model.state_dict(), **meta, "iteration": done,
+                                            "val_psnr": rec["val_psnr"], "reds_psnr": rec.get("reds_psnr")})
             log.write(json.dumps(rec) + "\n")
             log.flush()
             bar.set_postfix({k: f"{v:.4f}" for k, v in rec.items() if k in ("loss", "val_psnr", "reds_psnr")})
         out_of_time = (time.time() - t_start) / 60 > cfg.max_minutes
         if done % cfg.checkpoint_every == 0 or done == cfg.iterations or out_of_time:
-            _save(last, {"model": model.state_dict(), "model_name": cfg.model, "model_args": cfg.model_args,
-                         "optimizer": opt.state_dict(), "iteration": done, "best_psnr": best})
+            _save(last, {"model": model.state_dict(), **meta, "optimizer": opt.state_dict(), "iteration": done,
+                         "best_psnr": best})
         if out_of_time:
             break
     bar.close()
