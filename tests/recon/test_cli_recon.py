@@ -71,3 +71,29 @@ def test_reconstruct_usage_errors(reds_dir, tmp_path):
         assert res.exit_code == 2, (args, res.output)
     res = r.invoke(cli, ["reconstruct", "--list-methods"])
     assert res.exit_code == 0 and "tfstp" in res.output
+
+
+def test_ensemble_option(reds_dir, tmp_path):
+    r = CliRunner()
+    res = r.invoke(cli, ["eval", "recon", "--data", str(reds_dir), "--method", "tfp", "--ensemble", "2"])
+    assert res.exit_code == 2 and "no ensemble option" in res.output
+    dat = str(reds_dir / "spike" / "clip.dat")
+    res = r.invoke(cli, ["reconstruct", dat, "--sensor", "vidar", "-m", "tfi", "--at", "50", "--ensemble", "2",
+                         "-o", str(tmp_path / "a.png")])
+    assert res.exit_code == 2 and "no ensemble option" in res.output
+    res = r.invoke(cli, ["eval", "recon", "--data", str(reds_dir), "--method", "cnn", "--ensemble", "3"])
+    assert res.exit_code == 2  # not a choice
+    pytest.importorskip("torch")
+    from spikevision.weights import registry
+
+    if "recon_cnn" not in registry():
+        pytest.skip("recon_cnn weights not shipped")
+    one = json.loads(r.invoke(cli, ["eval", "recon", "--data", str(reds_dir), "--method", "cnn", "--json"]).output)
+    res = r.invoke(cli, ["eval", "recon", "--data", str(reds_dir), "--method", "cnn", "--ensemble", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    two = json.loads(res.output)
+    assert one["ensemble"] is None and two["ensemble"] == 2
+    assert two["mean"]["psnr"] != one["mean"]["psnr"] and abs(two["mean"]["psnr"] - one["mean"]["psnr"]) < 1.0
+    res = r.invoke(cli, ["reconstruct", dat, "--sensor", "vidar", "-m", "cnn", "--at", "50", "--ensemble", "2", "-q",
+                         "-o", str(tmp_path / "c.npy")])
+    assert res.exit_code == 0, res.output and np.load(tmp_path / "c.npy").shape == (250, 400)

@@ -280,3 +280,40 @@ def test_snn_group_rates_need_the_aligned_base():
         SNNConfig(group_rates=True)
     with pytest.raises(ValueError, match="needs align and smooth_base"):
         SNNConfig(group_rates=True, smooth_base=True, align=False)
+
+
+def test_ensemble_maps_every_symmetry_back_and_checks_its_size(tmp_path):
+    """The self-ensemble's outputs are mapped back: a network that is not symmetric still gives an
+    image aligned with the input, equal to the mean of the eight mapped-back single runs."""
+    from spikevision.recon.learned.api import _SYMMETRIES, _run_symmetric
+
+    torch.manual_seed(0)
+    net = AlignedReconNet(CNNConfig())
+    for p in net.parameters():  # not the zero-initialised correction: outputs depend on orientation
+        p.data.add_(0.02 * torch.randn_like(p))
+    net.eval()
+    torch.save({"model": net.state_dict(), "model_name": "cnn", "model_args": {}}, tmp_path / "w.pt")
+    x = torch.from_numpy((np.random.default_rng(1).random((1, 41, 16, 24)) < 0.3).astype(np.float32))
+    with torch.no_grad():
+        single = [net(x.transpose(-1, -2).flip([-1]))[0].flip([-1]).transpose(-1, -2)]
+        assert len(set(_SYMMETRIES)) == 8
+        mean8 = _run_symmetric(net, x, 8)
+        manual = []
+        for t, fv, fh in _SYMMETRIES:
+            y = x.transpose(-1, -2) if t else x
+            dims = [d for d, on in ((-2, fv), (-1, fh)) if on]
+            y = y.flip(dims) if dims else y
+            o = net(y)[0]
+            o = o.flip(dims) if dims else o
+            manual.append(o.transpose(-1, -2) if t else o)
+        torch.testing.assert_close(mean8, torch.stack(manual).mean(0), atol=1e-6, rtol=1e-5)
+        assert mean8.shape == (1, 1, 16, 24) and single[0].shape == mean8.shape
+        assert not torch.allclose(manual[0], manual[4], atol=1e-4)  # the orientations do differ
+    w = x[0].numpy().astype(np.uint8)
+    one = reconstruct_learned(w, model="cnn", weights=str(tmp_path / "w.pt"))
+    assert np.allclose(reconstruct_learned(w, model="cnn", weights=str(tmp_path / "w.pt"), ensemble=1), one)
+    four = reconstruct_learned(w, model="cnn", weights=str(tmp_path / "w.pt"), ensemble=4)
+    assert four.shape == one.shape and np.allclose(four, torch.stack(manual[:4]).mean(0)[0, 0].clamp(0, 1).numpy(), atol=1e-5)
+    for bad in (0, 3, 16, True, 2.0):
+        with pytest.raises(ValueError, match="ensemble must be one of"):
+            reconstruct_learned(w, model="cnn", weights=str(tmp_path / "w.pt"), ensemble=bad)

@@ -54,3 +54,24 @@ def test_key_frame_velocity_kink(one_image):
     assert np.array_equal(f0[20], f1[20]) and np.allclose(v0[:2], v1[:2], atol=1e-6)
     assert np.allclose(v0[2:], 0) and np.hypot(*v1[2:, 0, 0]) > 0  # the change is the kink
     assert np.array_equal(f0[:20].shape, f1[:20].shape) and not np.allclose(f0[0], f1[0])
+
+
+def test_extra_photos_join_the_pool():
+    pytest.importorskip("matplotlib")
+    base = data.image_pool(("camera",), 0)
+    more = data.image_pool(("camera",), 0, True)
+    assert len(more) == len(base) + len(data.EXTRA_PHOTOS)
+    for levels in more:
+        img = levels[0]
+        assert img.dtype == np.float32 and img.ndim == 2 and 0 <= img.min() and img.max() <= 1 and img.std() > 0.05
+    assert make_batch(np.random.default_rng(0), 2, ReconDataConfig(patch=16, procedural=0, pool=("camera",),
+                                                                    extra_photos=True))[0].shape == (2, 41, 16, 16)
+
+
+def test_missing_extra_photo_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(data, "EXTRA_PHOTOS", (("skimage", "data/no_such_photo.png"),))
+    with pytest.raises(RuntimeError, match="no_such_photo.png is not in this installation"):
+        data._extra_photos()
+    monkeypatch.setattr(data, "EXTRA_PHOTOS", (("no_such_package_xyz", "a.png"),))
+    with pytest.raises(RuntimeError, match="needs the package"):
+        data._extra_photos()

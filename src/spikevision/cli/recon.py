@@ -15,13 +15,20 @@ EVAL_WINDOW = 41
 EVAL_RATE_RATIO = 0.6
 
 
-def _method_kwargs(method: str, *, window: int | None, rate_ratio: float | None) -> dict:
-    """Options for ``method``: window/rate_ratio when given and accepted by the method."""
+#: ``--ensemble`` of ``reconstruct`` and ``eval recon`` (learned methods only).
+ENSEMBLE_OPTION = click.option(
+    "--ensemble", type=click.Choice(["1", "2", "4", "8"]), default=None,
+    help="Learned methods: average over this many flips/transposes of the input (K times the time).")
+
+
+def _method_kwargs(method: str, *, window: int | None, rate_ratio: float | None, ensemble: str | None = None) -> dict:
+    """Options for ``method``: window/rate_ratio/ensemble when given and accepted by the method."""
     from ..recon import method_options
 
     accepted = method_options(method)
     opts = {}
-    for name, value in (("window", window), ("rate_ratio", rate_ratio)):
+    for name, value in (("window", window), ("rate_ratio", rate_ratio),
+                        ("ensemble", None if ensemble is None else int(ensemble))):
         if value is None:
             continue
         if accepted is not None and name not in accepted:
@@ -31,14 +38,14 @@ def _method_kwargs(method: str, *, window: int | None, rate_ratio: float | None)
 
 
 def evaluate_folder(data: str | Path, *, method: str, window: int = EVAL_WINDOW, rate_ratio: float | None = EVAL_RATE_RATIO,
-                    upright: bool = False, progress: bool = False) -> dict:
+                    upright: bool = False, progress: bool = False, ensemble: int | None = None) -> dict:
     """PSNR/SSIM of ``method`` on a REDS-style folder (``spike/NAME.dat`` + ``gt/NAME.png``).
 
     Protocol: the frame size is the GT's; the GT is the middle frame
     (``n_frames // 2``); the image is reconstructed there with a ``window``-frame
     window centred on it; PSNR and SSIM (:mod:`spikevision.metrics`,
     ``data_range=1``) compare it with ``GT / 255``. ``rate_ratio`` is passed
-    only to methods that take it.
+    only to methods that take it; ``ensemble`` (learned methods) is refused by others.
     """
     import numpy as np
     from PIL import Image
@@ -62,6 +69,10 @@ def evaluate_folder(data: str | Path, *, method: str, window: int = EVAL_WINDOW,
     opts = {"window": window}
     if rate_ratio is not None and (accepted is None or "rate_ratio" in accepted):
         opts["rate_ratio"] = rate_ratio
+    if ensemble is not None:
+        if accepted is not None and "ensemble" not in accepted:
+            raise click.UsageError(f"method {method!r} has no ensemble option (learned methods have)")
+        opts["ensemble"] = int(ensemble)
     files = []
     with progress_bar(total=len(names), desc=f"eval {method}", enabled=progress, unit="file") as bar:
         for name in names:
@@ -78,8 +89,8 @@ def evaluate_folder(data: str | Path, *, method: str, window: int = EVAL_WINDOW,
                           "psnr": psnr(img, target, data_range=1.0), "ssim": ssim(img, target, data_range=1.0)})
             bar.update(1)
     mean = {k: float(np.mean([f[k] for f in files])) for k in ("psnr", "ssim")}
-    return {"method": method, "window": window, "rate_ratio": opts.get("rate_ratio"), "data": str(root),
-            "files": files, "mean": mean}
+    return {"method": method, "window": window, "rate_ratio": opts.get("rate_ratio"), "ensemble": opts.get("ensemble"),
+            "data": str(root), "files": files, "mean": mean}
 
 
 def register(group: click.Group) -> None:
@@ -97,10 +108,11 @@ def register(group: click.Group) -> None:
                   help="Firing rate of intensity 1 (default 0.6, the REDS convention).")
     @click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
                   help="Video frame rate (.mp4/.gif).")
+    @ENSEMBLE_OPTION
     @click.option("--list-methods", is_flag=True, help="List the registered methods and exit.")
     @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
     @dat_options
-    def reconstruct_cmd(path, method, at, every, output, window, rate_ratio, fps, list_methods, quiet,
+    def reconstruct_cmd(path, method, at, every, output, window, rate_ratio, fps, ensemble, list_methods, quiet,
                         height, width, sensor, upright, rate_hz, drop_partial):
         """Turn the spike file PATH into images: one frame (--at T) or a video (--every K).
 
@@ -126,7 +138,7 @@ def register(group: click.Group) -> None:
             raise click.UsageError(f"output must end in .png, .mp4, .gif or .npy, got {suffix!r}")
         if suffix == ".png" and every is not None:
             raise click.UsageError("a .png holds one frame: use --at, or write .mp4/.gif/.npy")
-        opts = _method_kwargs(method, window=window, rate_ratio=rate_ratio)
+        opts = _method_kwargs(method, window=window, rate_ratio=rate_ratio, ensemble=ensemble)
         with open_stream(path, height=height, width=width, sensor=sensor, upright=upright, rate_hz=rate_hz,
                          drop_partial=drop_partial) as s:
             from ..recon import reconstruct
@@ -169,8 +181,9 @@ def register(group: click.Group) -> None:
     @click.option("--rate-ratio", type=click.FloatRange(min=0, min_open=True), default=EVAL_RATE_RATIO,
                   show_default=True, help="Firing rate of intensity 1 (methods that take it).")
     @click.option("--upright", is_flag=True, help=".dat rows stored top-to-bottom.")
+    @ENSEMBLE_OPTION
     @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-    def eval_recon(data, method, window, rate_ratio, upright, as_json):
+    def eval_recon(data, method, window, rate_ratio, upright, ensemble, as_json):
         """PSNR/SSIM of a reconstruction method on a REDS-style folder.
 
         Default protocol (the community's): the image at the middle frame from a
@@ -179,12 +192,13 @@ def register(group: click.Group) -> None:
         against GT/255.
         """
         res = evaluate_folder(data, method=method, window=window, rate_ratio=rate_ratio, upright=upright,
-                              progress=not as_json)
+                              progress=not as_json, ensemble=None if ensemble is None else int(ensemble))
         if as_json:
             click.echo(json.dumps(res, indent=1))
             return
         width = max(len("mean"), *(len(f["name"]) for f in res["files"]))
-        click.echo(f"method {method}, window {window}, rate_ratio {res['rate_ratio']}")
+        extra = f", ensemble {res['ensemble']}" if res["ensemble"] else ""
+        click.echo(f"method {method}, window {window}, rate_ratio {res['rate_ratio']}{extra}")
         click.echo(f"{'file':{width}s}  {'PSNR dB':>8s}  {'SSIM':>6s}")
         for f in res["files"]:
             p = "inf" if math.isinf(f["psnr"]) else f"{f['psnr']:.2f}"

@@ -45,6 +45,14 @@ POOL_NAMES = (
     "page", "retina", "rocket", "text", "logo", "horse", "shepp_logan_phantom",
 )
 
+#: Further photos that ship inside installed packages but have no ``skimage.data`` loader of their
+#: own: (package, path inside it). The stereo pair's left view is an indoor scene dense in
+#: man-made detail; matplotlib's sample portrait. Used when ``ReconDataConfig.extra_photos``.
+EXTRA_PHOTOS = (
+    ("skimage", "data/motorcycle_left.png"),
+    ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
+)
+
 
 @dataclass(frozen=True)
 class ReconDataConfig:
@@ -68,6 +76,7 @@ class ReconDataConfig:
     pool: tuple[str, ...] = field(default=POOL_NAMES)
     key_frame_fraction: float = 0.0
     max_kink: float = 0.35
+    extra_photos: bool = False
 
 
 def _to_gray(img: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -87,14 +96,37 @@ def _to_gray(img: np.ndarray, rng: np.random.Generator | None = None) -> np.ndar
     return np.clip(a, 0, 1)
 
 
+def _extra_photos() -> list[np.ndarray]:
+    """The :data:`EXTRA_PHOTOS` as grey images (a clear error if one is missing)."""
+    import importlib.util
+    from pathlib import Path
+
+    from PIL import Image
+
+    out = []
+    for package, rel in EXTRA_PHOTOS:
+        spec = importlib.util.find_spec(package)
+        if spec is None or spec.origin is None:
+            raise RuntimeError(f"extra_photos needs the package {package!r} (install spikevision[vision])")
+        path = Path(spec.origin).parent / rel
+        if not path.is_file():
+            raise RuntimeError(f"extra_photos: {path} is not in this installation of {package}")
+        with Image.open(path) as im:
+            out.append(_to_gray(np.asarray(im.convert("RGB"))))
+    return out
+
+
 @lru_cache(maxsize=4)
-def image_pool(names: tuple[str, ...] = POOL_NAMES, procedural: int = 24) -> tuple[tuple[np.ndarray, ...], ...]:
+def image_pool(
+    names: tuple[str, ...] = POOL_NAMES, procedural: int = 24, extra_photos: bool = False
+) -> tuple[tuple[np.ndarray, ...], ...]:
     """The training images, grey ``float32`` in [0, 1], each as a small pyramid.
 
-    Sources: scikit-image's bundled photos (Rec. 709 luma) and ``procedural``
-    textures (dead leaves, noise, gratings, checkers) from
-    :func:`spikevision.sim.make_texture`. Entry ``i`` is a tuple of the image
-    zoomed out by the factors :data:`LEVELS` (area filter, so no aliasing).
+    Sources: scikit-image's bundled photos (Rec. 709 luma), with ``extra_photos``
+    also :data:`EXTRA_PHOTOS`, and ``procedural`` textures (dead leaves, noise,
+    gratings, checkers) from :func:`spikevision.sim.make_texture`. Entry ``i`` is
+    a tuple of the image zoomed out by the factors :data:`LEVELS` (area filter,
+    so no aliasing).
     """
     import cv2
     import skimage.data as d
@@ -102,6 +134,8 @@ def image_pool(names: tuple[str, ...] = POOL_NAMES, procedural: int = 24) -> tup
     from ...sim import make_texture
 
     imgs = [_to_gray(np.asarray(getattr(d, n)())) for n in names]
+    if extra_photos:
+        imgs += _extra_photos()
     kinds = ("dead_leaves", "dead_leaves", "dead_leaves", "noise", "grating", "checker")
     for i in range(procedural):
         tex = make_texture(kinds[i % len(kinds)], size=(384, 384), seed=10_000 + i).raster
@@ -153,7 +187,7 @@ def make_sample(rng: np.random.Generator, cfg: ReconDataConfig) -> tuple[np.ndar
 def _draw(rng: np.random.Generator, cfg: ReconDataConfig) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
-    pool = image_pool(cfg.pool, cfg.procedural)
+    pool = image_pool(cfg.pool, cfg.procedural, cfg.extra_photos)
     p, t = cfg.patch, cfg.window
     tc = (t - 1) / 2
     pc = np.array([(p - 1) / 2, (p - 1) / 2])
