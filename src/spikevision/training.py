@@ -7,7 +7,7 @@ import pickle
 import os
 from typing import Any
 
-__all__ = ["warmup_cosine", "save_torch", "load_init", "resume_into", "check_state"]
+__all__ = ["warmup_cosine", "save_torch", "load_init", "resume_into", "check_state", "WeightAverage"]
 
 
 def warmup_cosine(it: int, *, lr: float, lr_min: float, warmup: int, iterations: int, min_progress: float = 0.0) -> float:
@@ -74,3 +74,45 @@ def resume_into(path: str | os.PathLike, pairs: list[tuple[Any, Any]]) -> None:
         except (KeyError, RuntimeError, ValueError) as exc:
             raise ValueError(f"{path} was left by a run of a different model or config ({exc}); "
                              "use another out_dir, delete it, or start afresh with --no-resume") from exc
+
+
+class WeightAverage:
+    """Uniform average of a model's weights taken at chosen iterations (stochastic weight averaging,
+    Izmailov et al., UAI 2018): the mean of the checkpoints along the end of a cosine schedule is
+    usually a little better than any one of them, and it does not depend on which checkpoint a
+    small validation set happens to favour.
+
+    Floating-point entries (weights and batch-norm running statistics) are averaged; integer
+    entries (batch counters) are those of the last model added. :meth:`state` and :meth:`load`
+    keep the average in a run's ``last.pt`` so a resumed run continues it.
+    """
+
+    def __init__(self) -> None:
+        self.sum: dict[str, Any] | None = None
+        self.count = 0
+        self.iterations: list[int] = []
+
+    def add(self, model: Any, iteration: int) -> None:
+        """Add the current weights of ``model`` (taken at ``iteration``) to the average."""
+        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if self.sum is None:
+            self.sum = {k: v.double() if v.is_floating_point() else v for k, v in state.items()}
+        else:
+            for k, v in state.items():
+                self.sum[k] = self.sum[k] + v.double() if v.is_floating_point() else v
+        self.count += 1
+        self.iterations.append(int(iteration))
+
+    def average(self) -> dict[str, Any]:
+        """The averaged state dict (same dtypes as the model's)."""
+        if self.sum is None:
+            raise ValueError("no weights have been added to the average yet")
+        ref = self.sum
+        return {k: (v / self.count).float() if v.is_floating_point() else v for k, v in ref.items()}
+
+    def state(self) -> dict[str, Any]:
+        return {"sum": self.sum, "count": self.count, "iterations": list(self.iterations)}
+
+    def load(self, state: dict[str, Any] | None) -> None:
+        if state:
+            self.sum, self.count, self.iterations = state["sum"], int(state["count"]), list(state["iterations"])

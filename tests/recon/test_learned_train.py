@@ -121,3 +121,61 @@ def test_cli_overrides_reach_the_run(tmp_path):
     assert not (tmp_path / "ignored").exists()
     r = CliRunner().invoke(cli, args[:-4] + ["--threads", "0"])
     assert r.exit_code != 0 and "--threads" in r.output
+
+
+def test_weight_average_over_checkpoints_survives_a_resume(tmp_path):
+    cfg = _run(tmp_path, "a", iterations=2, average_from=2)
+    train(cfg, progress=False)
+    at2 = torch.load(tmp_path / "a" / "last.pt", weights_only=False)["model"]
+    s = train(_run(tmp_path, "a", iterations=3, average_from=2), progress=False)  # resumes: the average goes on
+    at3 = torch.load(tmp_path / "a" / "last.pt", weights_only=False)["model"]
+    assert s["average"]["average_of"] == 2 and (s["average"]["first"], s["average"]["last"]) == (2, 3)
+    ck = torch.load(tmp_path / "a" / "average.pt", weights_only=False)
+    assert ck["averaged_iterations"] == [2, 3] and ck["model_name"] == "snn" and ck["model_args"] == TINY["model_args"]
+    moved = 0
+    for k, v in ck["model"].items():
+        if v.is_floating_point():
+            torch.testing.assert_close(v, (at2[k] + at3[k]) / 2)
+            moved += int(not torch.equal(at2[k], at3[k]))
+        else:
+            assert torch.equal(v, at3[k])  # batch counters: the last model's
+    assert moved > 0  # the two checkpoints differ, so the test can tell an average from either
+    log = [json.loads(line) for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["average_of"] == 2 and "val_psnr" in log[-1]
+    from spikevision.recon.learned import load_model
+
+    assert load_model("snn", str(tmp_path / "a" / "average.pt")) is not None  # loads like best.pt
+    assert not (tmp_path / "b" / "average.pt").exists()
+    train(_run(tmp_path, "b", iterations=1), progress=False)  # no average_from: no average
+    assert not (tmp_path / "b" / "average.pt").exists()
+
+
+def test_weight_average_alone():
+    from spikevision.training import WeightAverage
+
+    avg = WeightAverage()
+    with pytest.raises(ValueError, match="no weights"):
+        avg.average()
+    net = torch.nn.BatchNorm1d(3)
+    for i in (1.0, 3.0):
+        net.weight.data.fill_(i)
+        net.num_batches_tracked.fill_(int(i))
+        avg.add(net, int(i))
+    out = avg.average()
+    assert torch.equal(out["weight"], torch.full((3,), 2.0)) and out["weight"].dtype == torch.float32
+    assert int(out["num_batches_tracked"]) == 3 and avg.iterations == [1, 3]
+    again = WeightAverage()
+    again.load(avg.state())
+    assert torch.equal(again.average()["weight"], out["weight"]) and again.count == 2
+
+
+def test_export_from_average_needs_an_average(tmp_path):
+    from click.testing import CliRunner
+
+    from spikevision.cli.main import cli
+
+    cfg = tmp_path / "tiny.json"
+    cfg.write_text(json.dumps({**TINY, "out_dir": str(tmp_path / "run"), "iterations": 1}))
+    r = CliRunner().invoke(cli, ["train", "recon", "--model", "snn", "--config", str(cfg), "--export", "x",
+                                 "--export-from", "average"])
+    assert r.exit_code == 2 and "average_from" in r.output and not (tmp_path / "run").exists()

@@ -10,7 +10,10 @@ REDS-style folder used only for validation — else on a held-out synthetic
 set) to ``out_dir/best.pt``, and one JSON line per
 logged step to ``out_dir/log.jsonl``. ``init_from`` names a weights file to start
 from (fine-tuning with a fresh optimiser and schedule) when there is no
-``last.pt`` to resume.
+``last.pt`` to resume. With ``average_from``, the weights at every checkpoint
+from that iteration on are averaged (:class:`spikevision.training.WeightAverage`,
+kept in ``last.pt`` across resumes) and written to ``out_dir/average.pt`` at the
+end of the run, with its validation scores logged.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ...training import load_init, resume_into
+from ...training import WeightAverage, load_init, resume_into
 from ...training import save_torch as _save
 from ...training import warmup_cosine
 from .data import ReconDataConfig, make_batch
@@ -54,6 +57,7 @@ class TrainConfig:
     max_minutes: float = 120.0
     reds_val_dir: str | None = None
     init_from: str | None = None
+    average_from: int | None = None
     model_args: dict = field(default_factory=dict)
     data: ReconDataConfig = field(default_factory=ReconDataConfig)
 
@@ -191,10 +195,12 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     start, best = 0, -float("inf")
     last = out / "last.pt"
     meta = {"model_name": cfg.model, "model_args": cfg.model_args}  # stored with every checkpoint, so each loads alone
+    avg = WeightAverage()
     if resume and last.exists():
         ck = torch.load(last, map_location="cpu", weights_only=False)
         resume_into(last, [(model, ck["model"]), (opt, ck["optimizer"])])
         start, best = ck["iteration"], ck["best_psnr"]
+        avg.load(ck.get("average"))
     elif cfg.init_from:  # fine-tune; a kink head added since starts at zero
         _init_weights(model, cfg)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2, default=list))
@@ -249,13 +255,34 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
             bar.set_postfix({k: f"{v:.4f}" for k, v in rec.items() if k in ("loss", "val_psnr", "reds_psnr")})
         out_of_time = (time.time() - t_start) / 60 > cfg.max_minutes
         if done % cfg.checkpoint_every == 0 or done == cfg.iterations or out_of_time:
+            if cfg.average_from is not None and done >= cfg.average_from:
+                avg.add(model, done)
             _save(last, {"model": model.state_dict(), **meta, "optimizer": opt.state_dict(), "iteration": done,
-                         "best_psnr": best})
+                         "best_psnr": best, "average": avg.state()})
         if out_of_time:
             break
     bar.close()
+    summary = {"iterations": it + 1 if cfg.iterations > start else start, "best_val_psnr": best, "out_dir": str(out)}
+    if avg.count:
+        summary["average"] = _save_average(model, avg, cfg, meta, out / "average.pt", (val_spikes, val_gt), reds, log)
     log.close()
-    return {"iterations": it + 1 if cfg.iterations > start else start, "best_val_psnr": best, "out_dir": str(out)}
+    return summary
+
+
+def _save_average(model: Any, avg: WeightAverage, cfg: TrainConfig, meta: dict, path: Path,
+                  val: tuple[np.ndarray, np.ndarray], reds: list, log: Any) -> dict:
+    """Write the weight average (``average.pt``, loadable like ``best.pt``) with its validation scores."""
+    state = avg.average()
+    model.load_state_dict(state)
+    rec = {"average_of": avg.count, "first": avg.iterations[0], "last": avg.iterations[-1],
+           "val_psnr": evaluate(model, *val)}
+    if reds:
+        rec["reds_psnr"] = float(np.mean([evaluate(model, w, g) for w, g in reds]))
+    _save(path, {"model": state, **meta, "iteration": avg.iterations[-1], "val_psnr": rec["val_psnr"],
+                 "reds_psnr": rec.get("reds_psnr"), "averaged_iterations": avg.iterations})
+    log.write(json.dumps(rec) + "\n")
+    log.flush()
+    return rec
 
 
 def _noisy_settings() -> Any:
