@@ -94,12 +94,15 @@ class WeightAverage:
 
     def add(self, model: Any, iteration: int) -> None:
         """Add the current weights of ``model`` (taken at ``iteration``) to the average."""
-        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if self.sum is None:
-            self.sum = {k: v.double() if v.is_floating_point() else v for k, v in state.items()}
-        else:
-            for k, v in state.items():
-                self.sum[k] = self.sum[k] + v.double() if v.is_floating_point() else v
+        first = self.sum is None
+        if first:
+            self.sum = {}
+        for k, v in model.state_dict().items():
+            v = v.detach()
+            if v.is_floating_point():
+                self.sum[k] = v.double() if first else self.sum[k] + v.double()  # .double() copies
+            else:
+                self.sum[k] = v.clone()
         self.count += 1
         self.iterations.append(int(iteration))
 
@@ -107,8 +110,7 @@ class WeightAverage:
         """The averaged state dict (same dtypes as the model's)."""
         if self.sum is None:
             raise ValueError("no weights have been added to the average yet")
-        ref = self.sum
-        return {k: (v / self.count).float() if v.is_floating_point() else v for k, v in ref.items()}
+        return {k: (v / self.count).float() if v.is_floating_point() else v for k, v in self.sum.items()}
 
     def state(self) -> dict[str, Any]:
         return {"sum": self.sum, "count": self.count, "iterations": list(self.iterations)}

@@ -264,14 +264,15 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
     bar.close()
     summary = {"iterations": it + 1 if cfg.iterations > start else start, "best_val_psnr": best, "out_dir": str(out)}
     if avg.count:
-        summary["average"] = _save_average(model, avg, cfg, meta, out / "average.pt", (val_spikes, val_gt), reds, log)
+        summary["average"] = _save_average(model, avg, meta, out / "average.pt", (val_spikes, val_gt), reds, log)
     log.close()
     return summary
 
 
-def _save_average(model: Any, avg: WeightAverage, cfg: TrainConfig, meta: dict, path: Path,
+def _save_average(model: Any, avg: WeightAverage, meta: dict, path: Path,
                   val: tuple[np.ndarray, np.ndarray], reds: list, log: Any) -> dict:
-    """Write the weight average (``average.pt``, loadable like ``best.pt``) with its validation scores."""
+    """Write the weight average (``average.pt``, loadable like ``best.pt``) with its validation scores
+    (``model`` is left holding the average)."""
     state = avg.average()
     model.load_state_dict(state)
     rec = {"average_of": avg.count, "first": avg.iterations[0], "last": avg.iterations[-1],
