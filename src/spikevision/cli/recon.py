@@ -18,17 +18,17 @@ EVAL_RATE_RATIO = 0.6
 #: ``--ensemble`` of ``reconstruct`` and ``eval recon`` (learned methods only).
 ENSEMBLE_OPTION = click.option(
     "--ensemble", type=click.Choice(["1", "2", "4", "8"]), default=None,
+    callback=lambda ctx, param, value: None if value is None else int(value),
     help="Learned methods: average over this many flips/transposes of the input (K times the time).")
 
 
-def _method_kwargs(method: str, *, window: int | None, rate_ratio: float | None, ensemble: str | None = None) -> dict:
+def _method_kwargs(method: str, *, window: int | None, rate_ratio: float | None, ensemble: int | None = None) -> dict:
     """Options for ``method``: window/rate_ratio/ensemble when given and accepted by the method."""
     from ..recon import method_options
 
     accepted = method_options(method)
     opts = {}
-    for name, value in (("window", window), ("rate_ratio", rate_ratio),
-                        ("ensemble", None if ensemble is None else int(ensemble))):
+    for name, value in (("window", window), ("rate_ratio", rate_ratio), ("ensemble", ensemble)):
         if value is None:
             continue
         if accepted is not None and name not in accepted:
@@ -69,10 +69,7 @@ def evaluate_folder(data: str | Path, *, method: str, window: int = EVAL_WINDOW,
     opts = {"window": window}
     if rate_ratio is not None and (accepted is None or "rate_ratio" in accepted):
         opts["rate_ratio"] = rate_ratio
-    if ensemble is not None:
-        if accepted is not None and "ensemble" not in accepted:
-            raise click.UsageError(f"method {method!r} has no ensemble option (learned methods have)")
-        opts["ensemble"] = int(ensemble)
+    opts.update(_method_kwargs(method, window=None, rate_ratio=None, ensemble=ensemble))
     files = []
     with progress_bar(total=len(names), desc=f"eval {method}", enabled=progress, unit="file") as bar:
         for name in names:
@@ -192,7 +189,7 @@ def register(group: click.Group) -> None:
         against GT/255.
         """
         res = evaluate_folder(data, method=method, window=window, rate_ratio=rate_ratio, upright=upright,
-                              progress=not as_json, ensemble=None if ensemble is None else int(ensemble))
+                              progress=not as_json, ensemble=ensemble)
         if as_json:
             click.echo(json.dumps(res, indent=1))
             return
