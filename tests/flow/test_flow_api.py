@@ -229,7 +229,7 @@ def test_compose_flows_known_values():
 def test_dt20_is_two_chained_steps_of_10(spikes, tiny_checkpoint):
     from spikevision.flow import compose_flows
 
-    kw = dict(method="spikeflow", weights=str(tiny_checkpoint))
+    kw = dict(method="spikeflow", weights=str(tiny_checkpoint), still_gate=False)  # the gate: test_flow_still.py
     a = flow_between(spikes[25:46], spikes[35:56], dt=10, **kw)
     b = flow_between(spikes[35:56], spikes[45:66], dt=10, **kw)
     direct = flow_between(spikes[25:46], spikes[45:66], dt=20, **kw)

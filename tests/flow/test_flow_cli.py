@@ -98,3 +98,25 @@ def test_classical_options(tmp_path, spike_file):
     assert r.exit_code != 0 and "--preset" in r.output
     r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--recon", "atfi", "-o", str(tmp_path / "i.npy")])
     assert r.exit_code != 0 and "--recon" in r.output
+
+
+def test_still_gate_option(tmp_path, spike_file):
+    pytest.importorskip("torch")
+    from spikevision.weights import registry
+
+    if "flow_spikeflow" not in registry():
+        pytest.skip("flow weights not registered")
+    outs = {}
+    for gate in ("on", "off"):
+        out = tmp_path / f"{gate}.npy"
+        r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--dt", "20", "--still-gate", gate,
+                                     "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        outs[gate] = np.load(out)
+    # the whole textured scene moves: the gate keeps (almost) all of the flow
+    assert np.median(outs["on"][8:-8, 8:-8, 0]) == pytest.approx(np.median(outs["off"][8:-8, 8:-8, 0]), abs=0.05)
+    r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--method", "classical", "--still-gate", "off",
+                                 "-o", str(tmp_path / "c.flo")])
+    assert r.exit_code != 0 and "--still-gate" in r.output
+    r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--still-gate", "maybe", "-o", str(tmp_path / "d.flo")])
+    assert r.exit_code != 0

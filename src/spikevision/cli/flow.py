@@ -10,6 +10,7 @@ from .options import dat_options, open_stream, training_options
 
 _METHODS = ("spikeflow", "classical", "farneback")
 _CHAIN = {"auto": "auto", "on": True, "off": False}
+_GATE = {"on": True, "off": False}
 
 
 def _classical_options(f):
@@ -21,16 +22,17 @@ def _classical_options(f):
                         help="classical: the DIS preset (default medium; smooth = finest scale, stronger smoothing).")(f)
 
 
-def _method_options(method: str, weights, threads, chain: str, recon, preset) -> dict:
+def _method_options(method: str, weights, threads, chain: str, recon, preset, still_gate: str = "on") -> dict:
     """Options of ``method`` from the command line; a flag for another method is a usage error."""
     if method == "spikeflow":
         if recon or preset:
             raise click.UsageError("--recon and --preset apply to the classical methods only")
         opts = {k: v for k, v in (("weights", weights), ("threads", threads)) if v is not None}
         opts["chain"] = _CHAIN[chain]
+        opts["still_gate"] = _GATE[still_gate]
         return opts
-    if weights or threads or chain != "auto":
-        raise click.UsageError("--weights, --threads and --chain apply to --method spikeflow only")
+    if weights or threads or chain != "auto" or still_gate != "on":
+        raise click.UsageError("--weights, --threads, --chain and --still-gate apply to --method spikeflow only")
     if preset and method != "classical":
         raise click.UsageError("--preset applies to --method classical (DIS) only")
     return {k: v for k, v in (("recon", recon), ("preset", preset)) if v is not None}
@@ -40,6 +42,12 @@ def _chain_option(f):
     return click.option("--chain", type=click.Choice(tuple(_CHAIN)), default="auto", show_default=True,
                         help="spikeflow: estimate dt as two chained steps of dt/2 (auto: for dt >= 20 when the "
                              "weights were trained for dt/2).")(f)
+
+
+def _gate_option(f):
+    return click.option("--still-gate", type=click.Choice(tuple(_GATE)), default="on", show_default=True,
+                        help="spikeflow: zero the flow where the firing rates do not change between the two "
+                             "windows (static-background gate).")(f)
 
 
 def register(group: click.Group) -> None:
@@ -57,10 +65,11 @@ def register(group: click.Group) -> None:
     @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch threads (spikeflow).")
     @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
     @_chain_option
+    @_gate_option
     @_classical_options
     @dat_options
-    def flow_cmd(path, t0, dt, method, out_path, max_flow, weights, threads, as_json, chain, recon, preset, height,
-                 width, sensor, upright, rate_hz, drop_partial):
+    def flow_cmd(path, t0, dt, method, out_path, max_flow, weights, threads, as_json, chain, still_gate, recon, preset,
+                 height, width, sensor, upright, rate_hz, drop_partial):
         """Estimate the optical flow from frame T0 to T0+DT of a spike file.
 
         The flow (pixels, u right, v down) is saved as .flo, .npy or a colour-coded
@@ -76,7 +85,7 @@ def register(group: click.Group) -> None:
         suffix = out.suffix.lower()
         if suffix not in (".flo", ".npy", ".png"):
             raise click.UsageError(f"output must end in .flo, .npy or .png, got {out.name!r}")
-        opts = _method_options(method, weights, threads, chain, recon, preset)
+        opts = _method_options(method, weights, threads, chain, recon, preset, still_gate)
         stream = open_stream(path, height=height, width=width, sensor=sensor, upright=upright, rate_hz=rate_hz,
                              drop_partial=drop_partial)
         flow = estimate_flow(stream, t0, dt, method=method, **opts)
@@ -115,15 +124,16 @@ def register(group: click.Group) -> None:
     @click.option("--weights", default=None, help="spikeflow: a checkpoint file instead of the shipped weights.")
     @click.option("--json", "as_json", is_flag=True, help="Print {'scenes': {name: {aee, po}}, 'mean': {aee, po}} as JSON.")
     @_chain_option
+    @_gate_option
     @_classical_options
-    def eval_flow(data_dir, dt, method, weights, as_json, chain, recon, preset):
+    def eval_flow(data_dir, dt, method, weights, as_json, chain, still_gate, recon, preset):
         """AEE (px) and PO% (error > 0.5 px and > 5 % of |GT|) per scene and their unweighted mean.
 
         Pixels outside the GT validity mask (occluded or leaving the view) do not count.
         """
         from ..flow import evaluate_synthetic
 
-        opts = _method_options(method, weights, None, chain, recon, preset)
+        opts = _method_options(method, weights, None, chain, recon, preset, still_gate)
         res = evaluate_synthetic(data_dir, dt=dt, method=method, progress=not as_json, **opts)
         if as_json:
             click.echo(json.dumps({"method": method, "dt": dt, "options": opts,

@@ -8,6 +8,8 @@
 * :mod:`.classical` — the baseline; :mod:`.net`, :mod:`.representation`,
   :mod:`.corr`, :mod:`.update` — the network (torch, imported lazily);
   :mod:`.train` — its training loop; :mod:`.synthetic` — training scenes.
+* :mod:`.still` — the static-background gate the learned method applies
+  (zero flow where the firing rates do not change).
 * :mod:`.datasets` — SPIFT / PHM and synthetic-layout readers;
   :func:`evaluate_synthetic` — AEE / PO% per scene and mean.
 
@@ -39,6 +41,7 @@ from .datasets import (
     synthetic_flow_items,
 )
 from .evaluate import evaluate_synthetic
+from .still import StillGate, apply_still_gate, firing_rates, rate_change, still_gate_weight
 
 __all__ = [
     "estimate_flow",
@@ -62,4 +65,9 @@ __all__ = [
     "synthetic_flow_items",
     "read_synthetic_item",
     "evaluate_synthetic",
+    "StillGate",
+    "apply_still_gate",
+    "still_gate_weight",
+    "firing_rates",
+    "rate_change",
 ]

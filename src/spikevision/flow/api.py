@@ -29,6 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._checks import check_binary_array, check_positive_int
+from .still import StillGate, apply_still_gate
 
 __all__ = ["estimate_flow", "flow_between", "compose_flows", "list_flow_methods", "FlowMethod", "load_flow_model",
            "export_flow_weights", "UnknownFlowMethodError", "LEARNED_WEIGHTS"]
@@ -78,8 +79,21 @@ def _farneback(w0: np.ndarray, w1: np.ndarray, *, dt: int, **options: Any) -> np
     return classical_flow_windows(w0, w1, **options)
 
 
-def _learned(w0: np.ndarray, w1: np.ndarray, *, dt: int, **options: Any) -> np.ndarray:
-    return _learned_pairs([w0, w1], [(0, 1)], dt=dt, **options)[0]
+def _learned(w0: np.ndarray, w1: np.ndarray, *, dt: int, still_gate: Any = True, **options: Any) -> np.ndarray:
+    gate = _still_gate_of(still_gate)
+    flow = _learned_pairs([w0, w1], [(0, 1)], dt=dt, **options)[0]
+    return flow if gate is None else apply_still_gate(flow, w0, w1, dt=dt, gate=gate)
+
+
+def _still_gate_of(value: Any) -> StillGate | None:
+    """``still_gate=`` of the learned method: True (default parameters), False / None (off) or a :class:`StillGate`."""
+    if value is True:
+        return StillGate()
+    if value is False or value is None:
+        return None
+    if isinstance(value, StillGate):
+        return value
+    raise ValueError(f"still_gate must be True, False or a StillGate, got {value!r}")
 
 
 def _learned_pairs(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, dt: int, weights: str | None = None,
@@ -147,6 +161,9 @@ def flow_between(w0: Any, w1: Any, *, dt: int, method: str = "spikeflow", **opti
     datasets that store one clip per time (SPIFT / PHM, see :mod:`.datasets`).
     """
     m = _get(method)
+    if m.name != "spikeflow" and "still_gate" in options:
+        raise ValueError(f"still_gate applies to method 'spikeflow' only, not {method!r} "
+                         "(spikevision.flow.apply_still_gate gates any flow)")
     dt = check_positive_int(dt, "dt")
     a = check_binary_array(w0, "w0")
     b = check_binary_array(w1, "w1")
@@ -180,7 +197,7 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
         A name from :func:`list_flow_methods`.
     **options:
         Method settings: ``weights=``, ``iters=``, ``threads=``, ``strict_dt=``,
-        ``chain=`` for ``"spikeflow"``; ``recon=``, ``preset=``, ``algorithm=`` for the
+        ``chain=``, ``still_gate=`` for ``"spikeflow"``; ``recon=``, ``preset=``, ``algorithm=`` for the
         classical methods.
 
     Chaining (``"spikeflow"``, ``chain="auto"``, the default): an interval
@@ -190,6 +207,11 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     Short steps have smaller displacements and fewer occlusions: on the
     validation scenes this lowers the dt = 20 AEE by 5-10 % (``docs/flow.md``). ``chain=False`` always runs one step, ``chain=True``
     always two.
+
+    Static-background gate (``"spikeflow"``, ``still_gate=True``, the default): the
+    flow is set to zero where the pixels' firing rates do not change across the
+    frames the two windows cover (:mod:`.still`; a :class:`~.still.StillGate` sets
+    its thresholds, ``False`` turns it off).
 
     Returns
     -------
@@ -220,9 +242,11 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     if m.name == "spikeflow" and _chained(dt, chain, options):
         # dt as two steps of dt / 2 (the window at t0 + dt / 2 lies inside the same span), in one batch
         half = dt // 2
+        gate = _still_gate_of(options.pop("still_gate", True))
         windows = [check_binary_array(s.window(t, n), "window") for t in (t0, t0 + half, t0 + dt)]
         a, b = _learned_pairs(windows, [(0, 1), (1, 2)], dt=half, **options)
-        return compose_flows(a, b)
+        flow = compose_flows(a, b)
+        return flow if gate is None else apply_still_gate(flow, windows[0], windows[2], dt=dt, gate=gate)
     w0 = s.window(t0, n)
     w1 = s.window(t0 + dt, n)
     return flow_between(w0, w1, dt=dt, method=method, **options)

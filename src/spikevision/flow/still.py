@@ -1,0 +1,130 @@
+"""Static-background gate: zero the flow where the spikes show that nothing changed.
+
+Dense flow methods fill textureless regions with the motion of their
+neighbours (the variational smoothness of DIS, the learned network's spatial
+context): a still, smooth background next to a moving object gets part of the
+object's motion. The spikes themselves can tell. A pixel that sees constant
+light fires at a constant rate, so its rate in the first half of the frames the
+two windows cover equals its rate in the second half; where anything textured
+moves past it, the rate changes.
+
+For each pixel the rate of each half is measured from its first and last spike
+(``(n - 1) / (t_last - t_first)``, frame-accurate timing, several times finer than
+a spike count; ``n / T`` when fewer than two spikes fall in the half). The
+relative change ``(r1 - r0) / mean(r0, r1)`` is squared, weighted by the smaller
+spike count of the two halves and averaged over a Gaussian neighbourhood
+(``sigma`` px); its square root ``D`` is the local RMS change of the firing rate.
+The flow is multiplied by ``clip((D - low) / (high - low), 0, 1)``: kept where
+``D >= high``, zero where ``D <= low``.
+
+This is a prior of a static camera: a moving region with no texture changes
+no rate either and is also set to zero (where no method can see its motion
+anyway). The thresholds (``sigma`` 4 px, ``low`` 0.03, ``high`` 0.04) were chosen on
+the validation scenes (``docs/flow.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._checks import check_binary_array, check_positive_int
+
+__all__ = ["StillGate", "firing_rates", "rate_change", "still_gate_weight", "apply_still_gate"]
+
+
+@dataclass(frozen=True)
+class StillGate:
+    """Parameters of the static-background gate (see the module docstring)."""
+
+    sigma: float = 4.0
+    low: float = 0.03
+    high: float = 0.04
+
+    def __post_init__(self) -> None:
+        for name in ("sigma", "low", "high"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
+                raise ValueError(f"StillGate.{name} must be a finite number, got {v!r}")
+        if self.sigma <= 0:
+            raise ValueError(f"StillGate.sigma must be > 0, got {self.sigma}")
+        if not 0 <= self.low < self.high:
+            raise ValueError(f"StillGate needs 0 <= low < high, got low={self.low}, high={self.high}")
+
+
+def firing_rates(frames: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel firing rate (spikes per frame) and spike count of ``(T, H, W)`` 0/1 frames.
+
+    The rate is ``(n - 1) / (t_last - t_first)`` for pixels with ``n >= 2`` spikes
+    (the interval between the first and the last spike is timed to the frame)
+    and ``n / T`` otherwise.
+    """
+    f = check_binary_array(frames, "frames")
+    if f.ndim != 3 or f.shape[0] == 0:
+        raise ValueError(f"frames must be (T, H, W) with T >= 1, got shape {f.shape}")
+    if f.shape[1] == 0 or f.shape[2] == 0:
+        raise ValueError(f"frames have no pixels (shape {f.shape})")
+    t = f.shape[0]
+    fired = f.astype(bool)
+    n = fired.sum(0, dtype=np.int32)
+    first = np.argmax(fired, 0)
+    last = t - 1 - np.argmax(fired[::-1], 0)
+    span = np.maximum(last - first, 1).astype(np.float32)
+    rate = np.where(n >= 2, (n - 1) / span, n / np.float32(t)).astype(np.float32)
+    return rate, n
+
+
+def _halves(w0: np.ndarray, w1: np.ndarray, dt: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first and second half of the frames two windows (centres ``dt`` apart) cover."""
+    n = w0.shape[0]
+    h = min(n, (dt + n) // 2)
+    return w0[:h], w1[n - h:]
+
+
+def rate_change(before: Any, after: Any, *, sigma: float = 4.0) -> np.ndarray:
+    """Local RMS relative change of the firing rate between two runs of frames, ``(H, W)`` float32.
+
+    Each pixel's squared relative change is weighted by the smaller of its two
+    spike counts and averaged over a Gaussian of ``sigma`` px.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    r0, n0 = firing_rates(before)
+    r1, n1 = firing_rates(after)
+    if r0.shape != r1.shape:
+        raise ValueError(f"before and after must have the same frame size, got {r0.shape} and {r1.shape}")
+    rel = (r1 - r0) / (0.5 * (r0 + r1) + 1e-3)
+    w = np.minimum(n0, n1).astype(np.float32)
+    num = gaussian_filter(w * rel * rel, sigma)
+    den = gaussian_filter(w, sigma)
+    return np.sqrt(num / (den + 1e-6)).astype(np.float32)
+
+
+def still_gate_weight(w0: Any, w1: Any, *, dt: int, gate: StillGate | None = None) -> np.ndarray:
+    """``(H, W)`` float32 weight in [0, 1] for the flow between two windows (1: keep, 0: still).
+
+    ``w0`` and ``w1`` are the ``(L, H, W)`` windows centred on ``t0`` and ``t0 + dt``;
+    the rates compare the first and the second half of the frames they cover.
+    """
+    g = StillGate() if gate is None else gate
+    if not isinstance(g, StillGate):
+        raise TypeError(f"gate must be a StillGate, got {type(g).__name__}")
+    dt = check_positive_int(dt, "dt")
+    a = check_binary_array(w0, "w0")
+    b = check_binary_array(w1, "w1")
+    if a.ndim != 3 or a.shape != b.shape:
+        raise ValueError(f"w0 and w1 must be (L, H, W) windows of one shape, got {a.shape} and {b.shape}")
+    before, after = _halves(a, b, dt)
+    d = rate_change(before, after, sigma=g.sigma)
+    return np.clip((d - g.low) / (g.high - g.low), 0.0, 1.0).astype(np.float32)
+
+
+def apply_still_gate(flow: Any, w0: Any, w1: Any, *, dt: int, gate: StillGate | None = None) -> np.ndarray:
+    """``flow`` ``(H, W, 2)`` multiplied by :func:`still_gate_weight` of its two windows."""
+    f = np.asarray(flow, np.float32)
+    weight = still_gate_weight(w0, w1, dt=dt, gate=gate)
+    if f.ndim != 3 or f.shape[-1] != 2 or f.shape[:2] != weight.shape:
+        raise ValueError(f"flow must be (H, W, 2) with the windows' frame size {weight.shape}, got {f.shape}")
+    return np.ascontiguousarray(f * weight[..., None], dtype=np.float32)
