@@ -6,7 +6,8 @@ Run:  .venv/bin/python benchmarks/bench_flow.py [--repeats 5] [--threads 2] [--w
 Measures, in one run and on the same synthetic 250 x 400 spike stream (a
 translating texture fired through the REDS camera model):
 1. ``estimate_flow(..., method="spikeflow")`` end to end (window slicing,
-   network, no model loading: the model is loaded once before timing), 6 GRU iterations;
+   network, static-background gate, no model loading: the model is loaded once before
+   timing), 6 GRU iterations; and the same with ``still_gate=False``;
 2. ``estimate_flow(..., method="classical")`` (two TFP reconstructions + OpenCV DIS medium);
 reported as the median wall time over ``--repeats`` runs and as a ratio to the
 baseline. The machine is shared, so a median of several runs is reported with
@@ -163,10 +164,12 @@ def main() -> None:
     load_flow_model(args.weights)
     opts = {"weights": args.weights} if args.weights else {}
     learned = timeit(lambda: estimate_flow(spikes, 30, 20, method="spikeflow", **opts), args.repeats)
+    ungated = timeit(lambda: estimate_flow(spikes, 30, 20, method="spikeflow", still_gate=False, **opts), args.repeats)
     classical = timeit(lambda: estimate_flow(spikes, 30, 20, method="classical"), args.repeats)
     res = {"size": "250x400", "threads": args.threads, "repeats": args.repeats,
            "load_average_1min": os.getloadavg()[0],
            "spikeflow_median_s": learned[0], "spikeflow_min_s": learned[1], "spikeflow_cpu_s": learned[2],
+           "spikeflow_without_still_gate_median_s": ungated[0],
            "classical_median_s": classical[0], "classical_min_s": classical[1], "classical_cpu_s": classical[2],
            "ratio_spikeflow_over_classical": learned[0] / classical[0]}
     print(json.dumps(res, indent=2))

@@ -54,6 +54,10 @@ def test_eval_flow_json(tmp_path):
     assert r.exit_code == 0, r.output
     res = json.loads(r.output)
     assert set(res["scenes"]) == {"scene_00000"} and {"aee", "po"} <= set(res["mean"])
+    assert res["options"] == {"still_gate": False}   # the effective setting: off for the baseline
+    r = CliRunner().invoke(cli, ["eval", "flow", "--data", str(tmp_path), "--dt", "20", "--method", "classical",
+                                 "--still-gate", "on", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["options"] == {"still_gate": True}
     r = CliRunner().invoke(cli, ["eval", "flow", "--data", str(tmp_path), "--dt", "20", "--method", "classical"])
     assert r.exit_code == 0 and "mean" in r.output
 
@@ -107,7 +111,7 @@ def test_still_gate_option(tmp_path, spike_file):
     if "flow_spikeflow" not in registry():
         pytest.skip("flow weights not registered")
     outs = {}
-    for gate in ("on", "off"):
+    for gate in ("auto", "on", "off"):
         out = tmp_path / f"{gate}.npy"
         r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--dt", "20", "--still-gate", gate,
                                      "-o", str(out)])
@@ -115,8 +119,13 @@ def test_still_gate_option(tmp_path, spike_file):
         outs[gate] = np.load(out)
     # the whole textured scene moves: the gate keeps (almost) all of the flow
     assert np.median(outs["on"][8:-8, 8:-8, 0]) == pytest.approx(np.median(outs["off"][8:-8, 8:-8, 0]), abs=0.05)
-    r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--method", "classical", "--still-gate", "off",
-                                 "-o", str(tmp_path / "c.flo")])
-    assert r.exit_code != 0 and "--still-gate" in r.output
+    np.testing.assert_array_equal(outs["auto"], outs["on"])   # on by default for spikeflow
+    for gate in ("auto", "on"):   # off by default for the classical baseline
+        r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--method", "classical", "--still-gate", gate,
+                                     "-o", str(tmp_path / f"c_{gate}.npy")])
+        assert r.exit_code == 0, r.output
+    base = np.load(tmp_path / "c_auto.npy")
+    gated = np.load(tmp_path / "c_on.npy")
+    assert gated.shape == base.shape and (np.abs(gated) <= np.abs(base) + 1e-6).all()
     r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--still-gate", "maybe", "-o", str(tmp_path / "d.flo")])
     assert r.exit_code != 0

@@ -105,10 +105,19 @@ def test_bad_inputs(scene):
         firing_rates(np.zeros((0, 4, 4), np.uint8))
     with pytest.raises(ValueError, match="no pixels"):
         firing_rates(np.zeros((3, 0, 4), np.uint8))
-    with pytest.raises(ValueError, match="spikeflow"):
-        estimate_flow(scene, 30, 20, method="classical", still_gate=False)
-    with pytest.raises(ValueError, match="spikeflow"):
-        flow_between(w, w, dt=20, method="classical", still_gate=True)
+    with pytest.raises(ValueError, match="still_gate"):
+        estimate_flow(scene, 30, 20, method="classical", still_gate="on")
+    with pytest.raises(ValueError, match="still_gate"):
+        flow_between(w, w, dt=20, method="classical", still_gate=1)
+
+
+def test_classical_methods_take_the_gate_when_asked(scene):
+    w0, w1 = scene[15:56], scene[35:76]
+    plain = estimate_flow(scene, 35, 20, method="classical")   # the baseline stays ungated
+    np.testing.assert_array_equal(plain, flow_between(w0, w1, dt=20, method="classical", still_gate=False))
+    gated = estimate_flow(scene, 35, 20, method="classical", still_gate=True)
+    np.testing.assert_allclose(gated, apply_still_gate(plain, w0, w1, dt=20), atol=1e-6)
+    assert np.abs(gated[50:, 60:]).max() == 0 and np.abs(plain[50:, 60:]).max() > 0
 
 
 @pytest.fixture(scope="module")

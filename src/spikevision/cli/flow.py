@@ -10,7 +10,7 @@ from .options import dat_options, open_stream, training_options
 
 _METHODS = ("spikeflow", "classical", "farneback")
 _CHAIN = {"auto": "auto", "on": True, "off": False}
-_GATE = {"on": True, "off": False}
+_GATE = {"auto": None, "on": True, "off": False}
 
 
 def _classical_options(f):
@@ -22,20 +22,20 @@ def _classical_options(f):
                         help="classical: the DIS preset (default medium; smooth = finest scale, stronger smoothing).")(f)
 
 
-def _method_options(method: str, weights, threads, chain: str, recon, preset, still_gate: str = "on") -> dict:
+def _method_options(method: str, weights, threads, chain: str, recon, preset, still_gate: str = "auto") -> dict:
     """Options of ``method`` from the command line; a flag for another method is a usage error."""
+    gate = {} if _GATE[still_gate] is None else {"still_gate": _GATE[still_gate]}
     if method == "spikeflow":
         if recon or preset:
             raise click.UsageError("--recon and --preset apply to the classical methods only")
         opts = {k: v for k, v in (("weights", weights), ("threads", threads)) if v is not None}
         opts["chain"] = _CHAIN[chain]
-        opts["still_gate"] = _GATE[still_gate]
-        return opts
-    if weights or threads or chain != "auto" or still_gate != "on":
-        raise click.UsageError("--weights, --threads, --chain and --still-gate apply to --method spikeflow only")
+        return {**opts, **gate}
+    if weights or threads or chain != "auto":
+        raise click.UsageError("--weights, --threads and --chain apply to --method spikeflow only")
     if preset and method != "classical":
         raise click.UsageError("--preset applies to --method classical (DIS) only")
-    return {k: v for k, v in (("recon", recon), ("preset", preset)) if v is not None}
+    return {**{k: v for k, v in (("recon", recon), ("preset", preset)) if v is not None}, **gate}
 
 
 def _chain_option(f):
@@ -45,9 +45,9 @@ def _chain_option(f):
 
 
 def _gate_option(f):
-    return click.option("--still-gate", type=click.Choice(tuple(_GATE)), default="on", show_default=True,
-                        help="spikeflow: zero the flow where the firing rates do not change between the two "
-                             "windows (static-background gate).")(f)
+    return click.option("--still-gate", type=click.Choice(tuple(_GATE)), default="auto", show_default=True,
+                        help="Zero the flow where the firing rates do not change between the two windows "
+                             "(static-background gate); auto = on for spikeflow, off for the classical methods.")(f)
 
 
 def register(group: click.Group) -> None:
@@ -136,7 +136,10 @@ def register(group: click.Group) -> None:
         opts = _method_options(method, weights, None, chain, recon, preset, still_gate)
         res = evaluate_synthetic(data_dir, dt=dt, method=method, progress=not as_json, **opts)
         if as_json:
-            click.echo(json.dumps({"method": method, "dt": dt, "options": opts,
+            from ..flow.api import _get
+
+            shown = {**opts, "still_gate": bool(opts.get("still_gate", _get(method).still_gate))}
+            click.echo(json.dumps({"method": method, "dt": dt, "options": shown,
                                    "scenes": {k: {"aee": v["aee"], "po": v["po"]} for k, v in res["scenes"].items()},
                                    "mean": {"aee": res["mean"]["aee"], "po": res["mean"]["po"]},
                                    "skipped": res["skipped"]}))

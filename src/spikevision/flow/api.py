@@ -48,6 +48,7 @@ class FlowMethod:
 
     ``window_of`` (optional) gives the window length for the method's options
     (the learned method reads it from the weights); ``window`` is the default.
+    ``still_gate`` is whether the static-background gate (:mod:`.still`) is on by default.
     """
 
     name: str
@@ -55,6 +56,7 @@ class FlowMethod:
     func: Callable[..., np.ndarray]
     description: str
     window_of: Callable[..., int] | None = None
+    still_gate: bool = False
 
     def frames(self, options: dict[str, Any]) -> int:
         """Window length (spike frames) the method needs with these options."""
@@ -79,14 +81,12 @@ def _farneback(w0: np.ndarray, w1: np.ndarray, *, dt: int, **options: Any) -> np
     return classical_flow_windows(w0, w1, **options)
 
 
-def _learned(w0: np.ndarray, w1: np.ndarray, *, dt: int, still_gate: Any = True, **options: Any) -> np.ndarray:
-    gate = _still_gate_of(still_gate)
-    flow = _learned_pairs([w0, w1], [(0, 1)], dt=dt, **options)[0]
-    return flow if gate is None else apply_still_gate(flow, w0, w1, dt=dt, gate=gate)
+def _learned(w0: np.ndarray, w1: np.ndarray, *, dt: int, **options: Any) -> np.ndarray:
+    return _learned_pairs([w0, w1], [(0, 1)], dt=dt, **options)[0]
 
 
 def _still_gate_of(value: Any) -> StillGate | None:
-    """``still_gate=`` of the learned method: True (default parameters), False / None (off) or a :class:`StillGate`."""
+    """``still_gate=``: True (default parameters), False / None (off) or a :class:`StillGate`."""
     if value is True:
         return StillGate()
     if value is False or value is None:
@@ -137,7 +137,7 @@ def _learned_window(*, weights: str | None = None, **_: Any) -> int:
 _METHODS: dict[str, FlowMethod] = {
     "spikeflow": FlowMethod("spikeflow", 41, _learned,
                             "learned spike-flow network: temporal spike representation, correlation pyramid, GRU refinement",
-                            _learned_window),
+                            _learned_window, still_gate=True),
     "classical": FlowMethod("classical", 41, _classical, "baseline: TFP reconstructions at t0 and t0+dt + OpenCV DIS (medium)"),
     "farneback": FlowMethod("farneback", 41, _farneback, "TFP reconstructions at t0 and t0+dt + OpenCV Farneback"),
 }
@@ -161,9 +161,7 @@ def flow_between(w0: Any, w1: Any, *, dt: int, method: str = "spikeflow", **opti
     datasets that store one clip per time (SPIFT / PHM, see :mod:`.datasets`).
     """
     m = _get(method)
-    if m.name != "spikeflow" and "still_gate" in options:
-        raise ValueError(f"still_gate applies to method 'spikeflow' only, not {method!r} "
-                         "(spikevision.flow.apply_still_gate gates any flow)")
+    gate = _still_gate_of(options.pop("still_gate", m.still_gate))
     dt = check_positive_int(dt, "dt")
     a = check_binary_array(w0, "w0")
     b = check_binary_array(w1, "w1")
@@ -178,6 +176,8 @@ def flow_between(w0: Any, w1: Any, *, dt: int, method: str = "spikeflow", **opti
         s = a.shape[0] // 2 - n // 2
         a, b = a[s : s + n], b[s : s + n]
     out = m.func(a, b, dt=dt, **options)
+    if gate is not None:
+        out = apply_still_gate(out, a, b, dt=dt, gate=gate)
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
@@ -197,8 +197,8 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
         A name from :func:`list_flow_methods`.
     **options:
         Method settings: ``weights=``, ``iters=``, ``threads=``, ``strict_dt=``,
-        ``chain=``, ``still_gate=`` for ``"spikeflow"``; ``recon=``, ``preset=``, ``algorithm=`` for the
-        classical methods.
+        ``chain=`` for ``"spikeflow"``; ``recon=``, ``preset=``, ``algorithm=`` for the
+        classical methods; ``still_gate=`` for all.
 
     Chaining (``"spikeflow"``, ``chain="auto"``, the default): an interval
     ``dt >= 20`` whose half the network was trained for is estimated as two
@@ -208,10 +208,11 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     validation scenes this lowers the dt = 20 AEE by 5-10 % (``docs/flow.md``). ``chain=False`` always runs one step, ``chain=True``
     always two.
 
-    Static-background gate (``"spikeflow"``, ``still_gate=True``, the default): the
-    flow is set to zero where the pixels' firing rates do not change across the
-    frames the two windows cover (:mod:`.still`; a :class:`~.still.StillGate` sets
-    its thresholds, ``False`` turns it off).
+    Static-background gate (``still_gate``; on by default for ``"spikeflow"``, off
+    for the classical methods so that the baseline stays as defined): the flow is
+    set to zero where the pixels' firing rates do not change across the frames the
+    two windows cover (:mod:`.still`; ``True`` turns it on with the default
+    thresholds, a :class:`~.still.StillGate` sets them, ``False`` turns it off).
 
     Returns
     -------
@@ -242,7 +243,7 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     if m.name == "spikeflow" and _chained(dt, chain, options):
         # dt as two steps of dt / 2 (the window at t0 + dt / 2 lies inside the same span), in one batch
         half = dt // 2
-        gate = _still_gate_of(options.pop("still_gate", True))
+        gate = _still_gate_of(options.pop("still_gate", m.still_gate))
         windows = [check_binary_array(s.window(t, n), "window") for t in (t0, t0 + half, t0 + dt)]
         a, b = _learned_pairs(windows, [(0, 1), (1, 2)], dt=half, **options)
         flow = compose_flows(a, b)
