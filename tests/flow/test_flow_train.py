@@ -57,3 +57,35 @@ def test_sequence_loss_weights_last_most():
     preds = [torch.ones(1, 2, 4, 4), torch.zeros(1, 2, 4, 4)]
     assert float(sequence_loss(preds, gt, valid, gamma=0.5)) == pytest.approx(0.5)
     assert float(sequence_loss(preds[::-1], gt, valid, gamma=0.5)) == pytest.approx(1.0)
+
+
+def test_sequence_loss_after_the_gate():
+    preds = [torch.ones(1, 2, 2, 2)]
+    gt = torch.zeros(1, 2, 2, 2)
+    valid = torch.ones(1, 2, 2, dtype=torch.bool)
+    gate = torch.tensor([[[1.0, 0.0], [0.0, 0.0]]])
+    assert float(sequence_loss(preds, gt, valid)) == pytest.approx(1.0)
+    assert float(sequence_loss(preds, gt, valid, gate=gate)) == pytest.approx(0.25)   # only the kept pixel counts
+
+
+def test_train_with_the_still_gate(tmp_path):
+    import numpy as np
+
+    from spikevision.flow.still import still_gate_weight
+    from spikevision.flow.train import _augment, _gate, validation_set
+
+    cfg = load_config(None, **TINY, out_dir=str(tmp_path / "g"), iterations=2, still_gate=True)
+    val = validation_set(cfg)
+    w1, w2, _, _, _, gate = val[0]
+    np.testing.assert_array_equal(gate[0], still_gate_weight(w1[0], w2[0], dt=cfg.dts[0]))
+    assert (_gate(load_config(None, **TINY), w1[0], w2[0], 10) == 1).all()   # off: ones
+    rng = np.random.default_rng(0)
+    g = np.arange(32 * 32, dtype=np.float32).reshape(32, 32)
+    va = g > 500
+    for _ in range(8):   # the gate is flipped / transposed with the mask
+        out = _augment(rng, w1[0], w2[0], np.zeros((2, 32, 32), np.float32), va, np.zeros((2, 32, 32), np.float32), g)
+        np.testing.assert_array_equal(out[3], out[5] > 500)
+    s = train(cfg, progress=False)
+    assert s["iterations"] == 2 and np.isfinite(s["best_val_aee"])
+    with pytest.raises(ValueError, match="still_gate"):
+        load_config(None, still_gate="yes")

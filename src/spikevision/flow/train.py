@@ -15,7 +15,9 @@ rebuilds the pool it had, so it sees exactly the data an uninterrupted one would
 with a fresh optimiser and schedule; a run's own ``last.pt`` takes precedence.
 
 Loss: the RAFT sequence loss, ``sum_i gamma**(N-1-i) * mean |f_i - f_gt|_1``
-over valid pixels. Written to ``out_dir``: ``last.pt`` (model, optimiser,
+over valid pixels; with ``still_gate`` each estimate is first multiplied by the
+sample's static-background gate (:mod:`.still`), as at inference, and the
+validation AEE is measured the same way. Written to ``out_dir``: ``last.pt`` (model, optimiser,
 iteration, best score; every ``checkpoint_every`` iterations, atomically),
 ``best.pt`` (lowest validation AEE on a fixed held-out synthetic set with its
 own seed stream), ``log.jsonl`` (one JSON line per ``log_every`` iterations)
@@ -65,6 +67,9 @@ class TrainConfig:
     init_from: str = ""
     model_args: dict = field(default_factory=dict)
     scene: SceneConfig = field(default_factory=SceneConfig)
+    #: train and validate on the flow after the static-background gate (:mod:`.still`), as the
+    #: learned method returns it: pixels the gate sets to zero do not count in the loss
+    still_gate: bool = False
 
 
 def load_config(path: str | Path | None, **overrides: Any) -> TrainConfig:
@@ -81,11 +86,19 @@ def load_config(path: str | Path | None, **overrides: Any) -> TrainConfig:
     scene = {k: tuple(v) if isinstance(v, list) else v for k, v in scene.items()}
     if "dts" in raw:
         raw["dts"] = tuple(int(d) for d in raw["dts"])
+    if not isinstance(raw.get("still_gate", False), bool):
+        raise ValueError(f"still_gate must be true or false, got {raw['still_gate']!r}")
     return TrainConfig(**raw, scene=SceneConfig(**scene))
 
 
-def sequence_loss(preds: list[Any], gt: Any, valid: Any, gamma: float = 0.8) -> Any:
-    """RAFT sequence loss: exponentially weighted mean L1 flow error of every iteration (torch)."""
+def sequence_loss(preds: list[Any], gt: Any, valid: Any, gamma: float = 0.8, gate: Any = None) -> Any:
+    """RAFT sequence loss: exponentially weighted mean L1 flow error of every iteration (torch).
+
+    ``gate`` ``(B, H, W)`` (optional) multiplies every prediction first, as the
+    static-background gate does at inference.
+    """
+    if gate is not None:
+        preds = [p * gate.unsqueeze(1) for p in preds]
     n = len(preds)
     v = valid.unsqueeze(1).float()
     denom = v.sum().clamp(min=1.0) * 2
@@ -96,13 +109,24 @@ def sequence_loss(preds: list[Any], gt: Any, valid: Any, gamma: float = 0.8) -> 
 
 
 def validation_set(cfg: TrainConfig) -> list[tuple[np.ndarray, ...]]:
-    """Fixed held-out batches ``(w1, w2, flow, valid, init)`` (one per ``dt``), from a seed stream never used for training."""
+    """Fixed held-out batches ``(w1, w2, flow, valid, init, gate)`` (one per ``dt``), from a seed stream never used
+    for training (``gate`` is all ones unless ``cfg.still_gate``)."""
     out = []
     for dt in cfg.dts:
         rng = np.random.default_rng([cfg.seed, 777_777, dt])
         w1, w2, fl, va = make_batch(rng, cfg.val_samples, size=cfg.size, dts=(dt,), window=_window(cfg), cfg=cfg.scene)
-        out.append((w1, w2, fl, va, np.stack([_init(cfg, a, b) for a, b in zip(w1, w2)])))
+        out.append((w1, w2, fl, va, np.stack([_init(cfg, a, b) for a, b in zip(w1, w2)]),
+                    np.stack([_gate(cfg, a, b, dt) for a, b in zip(w1, w2)])))
     return out
+
+
+def _gate(cfg: TrainConfig, w1: np.ndarray, w2: np.ndarray, dt: int) -> np.ndarray:
+    """``(H, W)`` float32 static-background gate of one sample (ones when ``cfg.still_gate`` is off)."""
+    if not cfg.still_gate:
+        return np.ones(w1.shape[1:], np.float32)
+    from .still import still_gate_weight
+
+    return still_gate_weight(w1, w2, dt=dt)
 
 
 def _window(cfg: TrainConfig) -> int:
@@ -112,18 +136,18 @@ def _window(cfg: TrainConfig) -> int:
 
 
 def evaluate_aee(model: Any, batches: list[tuple[np.ndarray, ...]], chunk: int = 8) -> list[float]:
-    """Mean endpoint error (px) of ``model`` on each validation batch."""
+    """Mean endpoint error (px) of ``model`` (times each sample's gate) on each validation batch."""
     import torch
 
     model.eval()
     res = []
     with torch.inference_mode():
-        for w1, w2, fl, va, init in batches:
+        for w1, w2, fl, va, init, gate in batches:
             errs, n = 0.0, 0
             for i in range(0, len(w1), chunk):
                 fi = torch.from_numpy(init[i : i + chunk]) if model.cfg.classical_init else None
                 p = model(torch.from_numpy(w1[i : i + chunk]).float(), torch.from_numpy(w2[i : i + chunk]).float(),
-                          flow_init=fi)[-1]
+                          flow_init=fi)[-1] * torch.from_numpy(gate[i : i + chunk]).unsqueeze(1)
                 e = torch.linalg.vector_norm(p - torch.from_numpy(fl[i : i + chunk]), dim=1).numpy()
                 m = va[i : i + chunk]
                 errs += float(e[m].sum())
@@ -138,7 +162,7 @@ def _pool_sample(cfg: TrainConfig, k: int, window: int) -> tuple[np.ndarray, ...
     dt = int(rng.choice(np.asarray(cfg.dts)))
     w1, w2, fl, va = make_sample(rng, height=cfg.size, width=cfg.size, dt=dt, window=window, cfg=cfg.scene)
     init = _init(cfg, w1, w2)
-    return w1, w2, np.ascontiguousarray(fl.transpose(2, 0, 1)), va, init
+    return w1, w2, np.ascontiguousarray(fl.transpose(2, 0, 1)), va, init, _gate(cfg, w1, w2, dt)
 
 
 def _init(cfg: TrainConfig, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
@@ -151,20 +175,20 @@ def _init(cfg: TrainConfig, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
 
 
 def _augment(rng: np.random.Generator, w1: np.ndarray, w2: np.ndarray, fl: np.ndarray, va: np.ndarray,
-             init: np.ndarray):
-    """Random horizontal / vertical flip and transpose, applied to spikes, flows and mask alike."""
+             init: np.ndarray, gate: np.ndarray):
+    """Random horizontal / vertical flip and transpose, applied to spikes, flows, mask and gate alike."""
     lr, ud = np.array([-1, 1], np.float32)[:, None, None], np.array([1, -1], np.float32)[:, None, None]
     if rng.random() < 0.5:  # left-right: u changes sign
-        w1, w2, va = w1[..., ::-1], w2[..., ::-1], va[..., ::-1]
+        w1, w2, va, gate = w1[..., ::-1], w2[..., ::-1], va[..., ::-1], gate[..., ::-1]
         fl, init = fl[..., ::-1] * lr, init[..., ::-1] * lr
     if rng.random() < 0.5:  # up-down: v changes sign
-        w1, w2, va = w1[:, ::-1], w2[:, ::-1], va[::-1]
+        w1, w2, va, gate = w1[:, ::-1], w2[:, ::-1], va[::-1], gate[::-1]
         fl, init = fl[:, ::-1] * ud, init[:, ::-1] * ud
     if rng.random() < 0.5 and w1.shape[1] == w1.shape[2]:  # transpose: u and v swap
-        w1, w2, va = w1.transpose(0, 2, 1), w2.transpose(0, 2, 1), va.T
+        w1, w2, va, gate = w1.transpose(0, 2, 1), w2.transpose(0, 2, 1), va.T, gate.T
         fl, init = fl[::-1].transpose(0, 2, 1), init[::-1].transpose(0, 2, 1)
     c = np.ascontiguousarray
-    return c(w1), c(w2), c(fl, dtype=np.float32), c(va), c(init, dtype=np.float32)
+    return c(w1), c(w2), c(fl, dtype=np.float32), c(va), c(init, dtype=np.float32), c(gate, dtype=np.float32)
 
 
 def _lr(cfg: TrainConfig, it: int) -> float:
@@ -216,12 +240,13 @@ def train(cfg: TrainConfig, *, resume: bool = True, progress: bool = True) -> di
             pool[k % cfg.pool] = _pool_sample(cfg, k, window)
             rng = np.random.default_rng([cfg.seed, it, 1])
             picks = [_augment(rng, *pool[j]) for j in rng.choice(cfg.pool, size=cfg.batch, replace=cfg.batch > cfg.pool)]
-            w1, w2, fl, va, init = (np.stack(x) for x in zip(*picks))
+            w1, w2, fl, va, init, gate = (np.stack(x) for x in zip(*picks))
             for g in opt.param_groups:
                 g["lr"] = _lr(cfg, it)
             preds = model(torch.from_numpy(w1).float(), torch.from_numpy(w2).float(),
                           flow_init=torch.from_numpy(init) if net_cfg.classical_init else None, all_iters=True)
-            loss = sequence_loss(preds, torch.from_numpy(fl), torch.from_numpy(va), cfg.gamma)
+            loss = sequence_loss(preds, torch.from_numpy(fl), torch.from_numpy(va), cfg.gamma,
+                                 gate=torch.from_numpy(gate) if cfg.still_gate else None)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
