@@ -159,3 +159,12 @@ def test_shipped_weights_keep_the_background_still(scene):
     bg = np.linalg.norm(flow[50:, 60:], axis=-1)
     assert bg.max() == 0.0 and np.linalg.norm(raw[50:, 60:], axis=-1).max() > 0
     assert np.median(flow[26:38, 24:36, 0]) == pytest.approx(4.0, abs=1.0)   # the square: 0.2 px/frame x 20
+
+
+def test_method_defaults():
+    from spikevision.flow import UnknownFlowMethodError, get_flow_method
+
+    assert get_flow_method("spikeflow").still_gate is True
+    assert get_flow_method("classical").still_gate is False and get_flow_method("farneback").still_gate is False
+    with pytest.raises(UnknownFlowMethodError):
+        get_flow_method("raft")

@@ -136,9 +136,9 @@ def register(group: click.Group) -> None:
         opts = _method_options(method, weights, None, chain, recon, preset, still_gate)
         res = evaluate_synthetic(data_dir, dt=dt, method=method, progress=not as_json, **opts)
         if as_json:
-            from ..flow.api import _get
+            from ..flow import get_flow_method
 
-            shown = {**opts, "still_gate": bool(opts.get("still_gate", _get(method).still_gate))}
+            shown = {**opts, "still_gate": bool(opts.get("still_gate", get_flow_method(method).still_gate))}
             click.echo(json.dumps({"method": method, "dt": dt, "options": shown,
                                    "scenes": {k: {"aee": v["aee"], "po": v["po"]} for k, v in res["scenes"].items()},
                                    "mean": {"aee": res["mean"]["aee"], "po": res["mean"]["po"]},

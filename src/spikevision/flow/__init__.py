@@ -26,6 +26,7 @@ from .api import (
     estimate_flow,
     export_flow_weights,
     flow_between,
+    get_flow_method,
     list_flow_methods,
     load_flow_model,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "flow_between",
     "compose_flows",
     "list_flow_methods",
+    "get_flow_method",
     "FlowMethod",
     "UnknownFlowMethodError",
     "load_flow_model",

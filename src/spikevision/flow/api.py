@@ -31,8 +31,8 @@ import numpy as np
 from .._checks import check_binary_array, check_positive_int
 from .still import StillGate, apply_still_gate
 
-__all__ = ["estimate_flow", "flow_between", "compose_flows", "list_flow_methods", "FlowMethod", "load_flow_model",
-           "export_flow_weights", "UnknownFlowMethodError", "LEARNED_WEIGHTS"]
+__all__ = ["estimate_flow", "flow_between", "compose_flows", "list_flow_methods", "get_flow_method", "FlowMethod",
+           "load_flow_model", "export_flow_weights", "UnknownFlowMethodError", "LEARNED_WEIGHTS"]
 
 #: Registry name of the shipped learned weights.
 LEARNED_WEIGHTS = "flow_spikeflow"
@@ -148,7 +148,8 @@ def list_flow_methods() -> dict[str, str]:
     return {k: m.description for k, m in _METHODS.items()}
 
 
-def _get(method: str) -> FlowMethod:
+def get_flow_method(method: str) -> FlowMethod:
+    """The registered :class:`FlowMethod` called ``method`` (:class:`UnknownFlowMethodError` if none is)."""
     if not isinstance(method, str) or method not in _METHODS:
         raise UnknownFlowMethodError(f"unknown flow method {method!r}; expected one of {sorted(_METHODS)}")
     return _METHODS[method]
@@ -160,7 +161,7 @@ def flow_between(w0: Any, w1: Any, *, dt: int, method: str = "spikeflow", **opti
     ``dt`` is the time between the two centres in spike frames. Used for
     datasets that store one clip per time (SPIFT / PHM, see :mod:`.datasets`).
     """
-    m = _get(method)
+    m = get_flow_method(method)
     gate = _still_gate_of(options.pop("still_gate", m.still_gate))
     dt = check_positive_int(dt, "dt")
     a = check_binary_array(w0, "w0")
@@ -224,7 +225,7 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     """
     from ..stream import SpikeStream, as_stream
 
-    m = _get(method)
+    m = get_flow_method(method)
     s = stream if isinstance(stream, SpikeStream) else as_stream(stream)
     if isinstance(t0, bool) or not isinstance(t0, (int, np.integer)):
         raise TypeError(f"t0 must be an integer frame index, got {type(t0).__name__} {t0!r}")

@@ -22,10 +22,10 @@ def evaluate_synthetic(root: str | os.PathLike, *, dt: int, method: str, progres
     """``{"method", "dt", "scenes": {name: {"aee", "po", "flows"}}, "mean": {"aee", "po", "scenes"}, "skipped"}``."""
     from ..metrics.flow import flow_errors, summarize
     from ..progress import progress_bar
-    from .api import _get, estimate_flow
+    from .api import estimate_flow, get_flow_method
     from .datasets import read_synthetic_item, synthetic_flow_items
 
-    m = _get(method)
+    m = get_flow_method(method)
     items = synthetic_flow_items(root, dt=dt)
     per: dict[str, dict[str, list[float]]] = {}
     skipped = 0
