@@ -7,7 +7,8 @@ Methods (see :func:`list_flow_methods`):
   ``t0`` and ``t0 + dt`` (the length is stored with the weights); warm-started
   from a classical estimate on the same windows (stored with the weights: ATFI
   images + DIS ``smooth`` for the shipped ones); an interval of 20 or more is
-  estimated as two chained steps of half of it (``chain``, see :func:`estimate_flow`).
+  estimated as two chained steps of half of it (``chain``, see :func:`estimate_flow`);
+  then the static-background gate (:mod:`.still`, ``still_gate``).
 * ``"classical"`` — the baseline: TFP reconstructions (41-frame windows) at
   ``t0`` and ``t0 + dt`` + OpenCV DIS (medium preset); see :mod:`.classical`.
 * ``"farneback"`` — the same with Farnebäck's method instead of DIS.
