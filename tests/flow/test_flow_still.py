@@ -101,6 +101,8 @@ def test_bad_inputs(scene):
         still_gate_weight(w, w, dt=20, gate={"sigma": 4})
     with pytest.raises(ValueError, match="frame size"):
         apply_still_gate(np.zeros((H, W - 1, 2)), w, w, dt=20)
+    with pytest.raises(ValueError, match="NaN"):
+        apply_still_gate(np.full((H, W, 2), np.nan), w, w, dt=20)
     with pytest.raises(ValueError, match="T >= 1"):
         firing_rates(np.zeros((0, 4, 4), np.uint8))
     with pytest.raises(ValueError, match="no pixels"):

@@ -127,4 +127,6 @@ def apply_still_gate(flow: Any, w0: Any, w1: Any, *, dt: int, gate: StillGate | 
     weight = still_gate_weight(w0, w1, dt=dt, gate=gate)
     if f.ndim != 3 or f.shape[-1] != 2 or f.shape[:2] != weight.shape:
         raise ValueError(f"flow must be (H, W, 2) with the windows' frame size {weight.shape}, got {f.shape}")
+    if not np.isfinite(f).all():
+        raise ValueError("flow contains NaN or infinite values")
     return np.ascontiguousarray(f * weight[..., None], dtype=np.float32)
