@@ -2,7 +2,10 @@
 
 An interrupted write (exception, Ctrl-C, killed process) never leaves a
 partial file under the target name: either the old file (or nothing) or the
-complete new file is there.
+complete new file is there. The temporary file is removed on exceptions,
+Ctrl-C and, in the ``spikevision`` command, SIGTERM
+(:func:`spikevision.cli.main.terminate_as_exit`); a process killed outright
+(SIGKILL) may leave it behind, a hidden ``.<name>.*.tmp*`` file next to the target.
 """
 
 from __future__ import annotations
