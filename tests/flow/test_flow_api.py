@@ -90,19 +90,6 @@ def test_bad_inputs(spikes):
         classical_flow_images(np.full((8, 8), np.nan), np.zeros((8, 8)))
 
 
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    torch = pytest.importorskip("torch")
-    from spikevision.flow.net import FlowNetConfig, SpikeFlowNet
-
-    cfg = FlowNetConfig(widths=(8, 8, 8), feature_dim=8, hidden=8, context=8, learned_channels=4, iters=2)
-    torch.manual_seed(0)
-    net = SpikeFlowNet(cfg)
-    p = tmp_path_factory.mktemp("w") / "tiny.pt"
-    torch.save({"model": net.state_dict(), "model_name": "spikeflow", "model_args": cfg.to_dict(), "dts": [10, 20]}, p)
-    return p
-
-
 def test_learned_with_checkpoint(spikes, tiny_checkpoint):
     flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(tiny_checkpoint), chain=False)
     assert flow.shape == (64, 96, 2) and flow.dtype == np.float32 and np.isfinite(flow).all()

@@ -122,19 +122,6 @@ def test_classical_methods_take_the_gate_when_asked(scene):
     assert np.abs(gated[50:, 60:]).max() == 0 and np.abs(plain[50:, 60:]).max() > 0
 
 
-@pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    torch = pytest.importorskip("torch")
-    from spikevision.flow.net import FlowNetConfig, SpikeFlowNet
-
-    cfg = FlowNetConfig(widths=(8, 8, 8), feature_dim=8, hidden=8, context=8, learned_channels=4, iters=2)
-    torch.manual_seed(0)
-    net = SpikeFlowNet(cfg)
-    p = tmp_path_factory.mktemp("w") / "tiny.pt"
-    torch.save({"model": net.state_dict(), "model_name": "spikeflow", "model_args": cfg.to_dict(), "dts": [10, 20]}, p)
-    return p
-
-
 def test_learned_method_applies_the_gate(scene, tiny_checkpoint):
     kw = dict(method="spikeflow", weights=str(tiny_checkpoint))
     w0, w1 = scene[25:46], scene[45:66]   # the tiny net reads 21-frame windows
