@@ -285,7 +285,8 @@ def test_snn_group_rates_need_the_aligned_base():
 def test_ensemble_maps_every_symmetry_back_and_checks_its_size(tmp_path):
     """The self-ensemble's outputs are mapped back: a network that is not symmetric still gives an
     image aligned with the input, equal to the mean of the eight mapped-back single runs."""
-    from spikevision.recon.learned.api import _SYMMETRIES, _run_symmetric
+    from spikevision._symmetry import SYMMETRIES as _SYMMETRIES
+    from spikevision.recon.learned.api import _run_symmetric
 
     torch.manual_seed(0)
     net = AlignedReconNet(CNNConfig())

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..._checks import check_binary_array
+from ..._symmetry import ENSEMBLE_SIZES, SYMMETRIES, check_ensemble
 
 __all__ = ["MODELS", "ENSEMBLE_SIZES", "load_model", "reconstruct_learned", "export_weights"]
 
@@ -63,14 +64,6 @@ def load_model(model: str, weights: str | None = None) -> Any:
     return net
 
 
-#: Allowed ``ensemble`` sizes: the first K of the eight flips/transposes of the frame.
-ENSEMBLE_SIZES = (1, 2, 4, 8)
-
-#: The eight symmetries of a rectangle's pixel grid as (transpose, flip rows, flip columns), in the
-#: order the ensemble uses them: identity, left-right, up-down, both, then the same after a transpose.
-_SYMMETRIES = tuple((t, fv, fh) for t in (False, True) for fv, fh in ((False, False), (False, True), (True, False), (True, True)))
-
-
 def _run_symmetric(net: Any, x: Any, ensemble: int) -> Any:
     """Mean of ``net``'s images over the first ``ensemble`` symmetries of the input (self-ensemble).
 
@@ -78,7 +71,7 @@ def _run_symmetric(net: Any, x: Any, ensemble: int) -> Any:
     input as the original; each output is mapped back before averaging. With 1, just ``net(x)``.
     """
     total = None
-    for transpose, flip_rows, flip_cols in _SYMMETRIES[:int(ensemble)]:
+    for transpose, flip_rows, flip_cols in SYMMETRIES[:int(ensemble)]:
         y = x.transpose(-1, -2) if transpose else x
         dims = [d for d, on in ((-2, flip_rows), (-1, flip_cols)) if on]
         if dims:
@@ -115,8 +108,7 @@ def reconstruct_learned(window: Any, *, model: str, weights: str | None = None, 
     ``(H, W)`` (or ``(B, H, W)``) float32 in [0, 1].
     """
     torch = _torch()
-    if isinstance(ensemble, bool) or not isinstance(ensemble, (int, np.integer)) or ensemble not in ENSEMBLE_SIZES:
-        raise ValueError(f"ensemble must be one of {ENSEMBLE_SIZES}, got {ensemble!r}")
+    ensemble = check_ensemble(ensemble)
     a = np.asarray(window)
     single = a.ndim == 3
     if single:
