@@ -7,33 +7,12 @@ from spikevision import SpikeStream
 from spikevision.flow import (ClassicalFlow, UnknownFlowMethodError, classical_flow_images, classical_flow_windows,
                               estimate_flow, flow_between, list_flow_methods)
 
-SHIFT = (0.15, 0.1)  # px per spike frame: (3, 2) px over dt = 20
-
-
-def _texture(rng, h, w):
-    import cv2
-
-    g = rng.random((h // 6 + 2, w // 6 + 2)).astype(np.float32)
-    return cv2.resize(g, (w, h), interpolation=cv2.INTER_CUBIC).clip(0, 1)
-
-
-def _translating_spikes(n=90, h=64, w=96, seed=0):
-    import cv2
-
-    from spikevision.sim import fire
-
-    rng = np.random.default_rng(seed)
-    tex = _texture(rng, h + 40, w + 40)
-    frames = []
-    for t in range(n):
-        m = np.float32([[1, 0, SHIFT[0] * t - 20], [0, 1, SHIFT[1] * t - 20]])
-        frames.append(cv2.warpAffine(tex, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
-    return fire(np.stack(frames).clip(0, 1), seed=seed)
+SHIFT = (0.15, 0.1)  # px per spike frame of translating_spikes: (3, 2) px over dt = 20
 
 
 @pytest.fixture(scope="module")
-def spikes():
-    return _translating_spikes()
+def spikes(translating_spikes):
+    return translating_spikes()
 
 
 def test_methods_listed():

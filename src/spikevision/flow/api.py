@@ -30,6 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._checks import check_binary_array, check_positive_int
+from .._symmetry import SYMMETRIES, check_ensemble, flow_from_symmetry, to_symmetry
 from .still import StillGate, apply_still_gate
 
 __all__ = ["estimate_flow", "flow_between", "compose_flows", "list_flow_methods", "get_flow_method", "FlowMethod",
@@ -82,8 +83,16 @@ def _farneback(w0: np.ndarray, w1: np.ndarray, *, dt: int, **options: Any) -> np
     return classical_flow_windows(w0, w1, **options)
 
 
-def _learned(w0: np.ndarray, w1: np.ndarray, *, dt: int, **options: Any) -> np.ndarray:
-    return _learned_pairs([w0, w1], [(0, 1)], dt=dt, **options)[0]
+def _learned(w0: np.ndarray, w1: np.ndarray, *, dt: int, ensemble: int = 1, **options: Any) -> np.ndarray:
+    if ensemble == 1:
+        return _learned_pairs([w0, w1], [(0, 1)], dt=dt, **options)[0]
+    members = [m[0] for m in _learned_symmetric([w0, w1], [(0, 1)], dt=dt, ensemble=ensemble, **options)]
+    return _median(members)
+
+
+def _median(members: list[np.ndarray]) -> np.ndarray:
+    """Per-pixel, per-component median of flows ``(H, W, 2)``."""
+    return np.ascontiguousarray(np.median(np.stack(members), axis=0), dtype=np.float32)
 
 
 def _still_gate_of(value: Any) -> StillGate | None:
@@ -98,12 +107,14 @@ def _still_gate_of(value: Any) -> StillGate | None:
 
 
 def _learned_pairs(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, dt: int, weights: str | None = None,
-                   iters: int | None = None, threads: int | None = None, strict_dt: bool = True) -> list[np.ndarray]:
+                   iters: int | None = None, threads: int | None = None, strict_dt: bool = True,
+                   images: dict[int, np.ndarray] | None = None) -> list[np.ndarray]:
     """The network's flow for each pair ``(i, j)`` of ``windows`` (all of one shape), in one batch.
 
     Each window's warm-start image and trunk features are computed once (the middle window of a
     chained estimate serves both steps), and the images and the pairs' DIS run in a thread pool
-    (NumPy and OpenCV release the GIL).
+    (NumPy and OpenCV release the GIL). ``images`` (window index -> warm-start image) skips
+    computing those images.
     """
     import torch
     from concurrent.futures import ThreadPoolExecutor
@@ -121,7 +132,9 @@ def _learned_pairs(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, d
     if net.cfg.classical_init:
         with ThreadPoolExecutor(max_workers=max(1, min(n_threads, len(windows)))) as pool:
             used = sorted({k for p in pairs for k in p})
-            imgs = dict(zip(used, pool.map(lambda k: init_image(windows[k], recon=net.cfg.init_recon), used)))
+            imgs = dict(images or {})
+            todo = [k for k in used if k not in imgs]
+            imgs.update(zip(todo, pool.map(lambda k: init_image(windows[k], recon=net.cfg.init_recon), todo)))
             flows = list(pool.map(lambda p: classical_flow_images(imgs[p[0]], imgs[p[1]], algorithm="dis",
                                                                    preset=net.cfg.init_preset), pairs))
         init = torch.from_numpy(np.stack([f.transpose(2, 0, 1) for f in flows]).astype(np.float32))
@@ -129,6 +142,37 @@ def _learned_pairs(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, d
         x = torch.from_numpy(np.stack([np.asarray(w, np.float32) for w in windows]))  # a copy: views may be read-only
         out = net.forward_pairs(x, pairs, flow_init=init, iters=iters, all_iters=False)[-1]
     return [np.ascontiguousarray(o.permute(1, 2, 0).numpy(), dtype=np.float32) for o in out]
+
+
+#: Warm-start reconstructions that treat every pixel alike, so that their image of a flipped or
+#: transposed window is the flipped or transposed image (checked in the tests): an ensemble
+#: computes those images once.
+_EQUIVARIANT_RECONS = ("tfp", "tfi", "atfi")
+
+
+def _learned_symmetric(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, dt: int, ensemble: int,
+                       **options: Any) -> list[list[np.ndarray]]:
+    """For each of the first ``ensemble`` grid symmetries, the flows of ``pairs`` (see
+    :func:`_learned_pairs`) estimated on the transformed windows and mapped back to the original frame."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .classical import init_image
+
+    import torch
+
+    net = load_flow_model(options.get("weights"))[0]
+    images: dict[int, np.ndarray] = {}
+    if net.cfg.classical_init and net.cfg.init_recon in _EQUIVARIANT_RECONS:
+        used = sorted({k for p in pairs for k in p})
+        n_threads = int(options.get("threads") or torch.get_num_threads())
+        with ThreadPoolExecutor(max_workers=max(1, min(n_threads, len(used)))) as pool:
+            images = dict(zip(used, pool.map(lambda k: init_image(windows[k], recon=net.cfg.init_recon), used)))
+    out = []
+    for sym in SYMMETRIES[:ensemble]:
+        flows = _learned_pairs([to_symmetry(w, sym) for w in windows], pairs, dt=dt,
+                               images={k: to_symmetry(im, sym) for k, im in images.items()}, **options)
+        out.append([flow_from_symmetry(f, sym) for f in flows])
+    return out
 
 
 def _learned_window(*, weights: str | None = None, **_: Any) -> int:
@@ -164,6 +208,7 @@ def flow_between(w0: Any, w1: Any, *, dt: int, method: str = "spikeflow", **opti
     """
     m = get_flow_method(method)
     gate = _still_gate_of(options.pop("still_gate", m.still_gate))
+    _ensemble_option(m, options)
     dt = check_positive_int(dt, "dt")
     a = check_binary_array(w0, "w0")
     b = check_binary_array(w1, "w1")
@@ -183,6 +228,18 @@ def flow_between(w0: Any, w1: Any, *, dt: int, method: str = "spikeflow", **opti
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def _ensemble_option(m: FlowMethod, options: dict[str, Any]) -> int:
+    """Check ``options["ensemble"]`` (if given) in place: a size of :data:`ENSEMBLE_SIZES`, for ``"spikeflow"`` only."""
+    if "ensemble" not in options:
+        return 1
+    k = options["ensemble"] = check_ensemble(options["ensemble"])
+    if m.name != "spikeflow" and k != 1:
+        raise ValueError(f"ensemble applies to method 'spikeflow' only, not {m.name!r}")
+    if m.name != "spikeflow":
+        del options["ensemble"]
+    return k
+
+
 def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", **options: Any) -> np.ndarray:
     """Optical flow from frame ``t0`` to ``t0 + dt`` of a spike stream.
 
@@ -199,7 +256,7 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
         A name from :func:`list_flow_methods`.
     **options:
         Method settings: ``weights=``, ``iters=``, ``threads=``, ``strict_dt=``,
-        ``chain=`` for ``"spikeflow"``; ``recon=``, ``preset=``, ``algorithm=`` for the
+        ``chain=``, ``ensemble=`` for ``"spikeflow"``; ``recon=``, ``preset=``, ``algorithm=`` for the
         classical methods; ``still_gate=`` for all.
 
     Chaining (``"spikeflow"``, ``chain="auto"``, the default): an interval
@@ -209,6 +266,14 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     Short steps have smaller displacements and fewer occlusions: on the
     validation scenes this lowers the dt = 20 AEE by 5-10 % (``docs/flow.md``). ``chain=False`` always runs one step, ``chain=True``
     always two.
+
+    Self-ensemble (``"spikeflow"``, ``ensemble=1``, the default; 2, 4 or 8): the network also
+    runs on the first ``ensemble`` flips / transposes of the windows (the order of
+    :data:`spikevision._symmetry.SYMMETRIES`: left-right, up-down, both, then the same after a
+    transpose), each estimate is mapped back, and the flow is their per-pixel, per-component
+    median. A chained interval then adds each symmetry's one-step estimate to its chained one,
+    so the median is over ``2 * ensemble`` estimates. About ``1.5 * ensemble`` times the time
+    (``benchmarks/bench_flow.py``); ``ensemble=8`` lowers the AEE by about 10-15 % (``docs/flow.md``).
 
     Static-background gate (``still_gate``; on by default for ``"spikeflow"``, off
     for the classical methods so that the baseline stays as defined): the flow is
@@ -246,9 +311,17 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
         # dt as two steps of dt / 2 (the window at t0 + dt / 2 lies inside the same span), in one batch
         half = dt // 2
         gate = _still_gate_of(options.pop("still_gate", m.still_gate))
+        ensemble = _ensemble_option(m, options)
+        options.pop("ensemble", None)
         windows = [check_binary_array(s.window(t, n), "window") for t in (t0, t0 + half, t0 + dt)]
-        a, b = _learned_pairs(windows, [(0, 1), (1, 2)], dt=half, **options)
-        flow = compose_flows(a, b)
+        if ensemble == 1:
+            a, b = _learned_pairs(windows, [(0, 1), (1, 2)], dt=half, **options)
+            flow = compose_flows(a, b)
+        else:  # each symmetry's chained estimate, and its one-step one where the weights were trained for dt
+            one_step = dt in load_flow_model(options.get("weights"))[1]
+            pairs = [(0, 1), (1, 2), (0, 2)] if one_step else [(0, 1), (1, 2)]
+            members = _learned_symmetric(windows, pairs, dt=half, ensemble=ensemble, **options)
+            flow = _median([f for m in members for f in [compose_flows(m[0], m[1])] + m[2:]])
         return flow if gate is None else apply_still_gate(flow, windows[0], windows[2], dt=dt, gate=gate)
     w0 = s.window(t0, n)
     w1 = s.window(t0 + dt, n)
