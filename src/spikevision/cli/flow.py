@@ -49,8 +49,8 @@ def _chain_option(f):
 def _ensemble_option(f):
     return click.option("--ensemble", type=click.Choice(["1", "2", "4", "8"]), default=None,
                         help="spikeflow: median of the network's estimates on this many flips/transposes of the "
-                             "windows (and, for chained intervals, of one-step estimates too); about 1.5x the time "
-                             "per member, lower AEE (default 1).")(f)
+                             "windows (and, for chained intervals, of one-step estimates too): lower AEE at about "
+                             "ENSEMBLE times the time (default 1).")(f)
 
 
 def _gate_option(f):

@@ -156,9 +156,9 @@ def _learned_symmetric(windows: list[np.ndarray], pairs: list[tuple[int, int]], 
     :func:`_learned_pairs`) estimated on the transformed windows and mapped back to the original frame."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .classical import init_image
-
     import torch
+
+    from .classical import init_image
 
     net = load_flow_model(options.get("weights"))[0]
     images: dict[int, np.ndarray] = {}
@@ -205,6 +205,8 @@ def flow_between(w0: Any, w1: Any, *, dt: int, method: str = "spikeflow", **opti
 
     ``dt`` is the time between the two centres in spike frames. Used for
     datasets that store one clip per time (SPIFT / PHM, see :mod:`.datasets`).
+    ``options`` as for :func:`estimate_flow` except ``chain``; with ``ensemble=K`` the flow is the
+    median of the K symmetries' one-step estimates.
     """
     m = get_flow_method(method)
     gate = _still_gate_of(options.pop("still_gate", m.still_gate))
@@ -272,8 +274,9 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     :data:`spikevision._symmetry.SYMMETRIES`: left-right, up-down, both, then the same after a
     transpose), each estimate is mapped back, and the flow is their per-pixel, per-component
     median. A chained interval then adds each symmetry's one-step estimate to its chained one,
-    so the median is over ``2 * ensemble`` estimates. About ``1.5 * ensemble`` times the time
-    (``benchmarks/bench_flow.py``); ``ensemble=8`` lowers the AEE by about 10-15 % (``docs/flow.md``).
+    so the median is over ``2 * ensemble`` estimates. About ``ensemble`` times the time of one
+    estimate (``benchmarks/bench_flow.py``: 7.9x for 8); ``ensemble=8`` lowers the AEE at dt = 20
+    by 10-15 % (``docs/flow.md``).
 
     Static-background gate (``still_gate``; on by default for ``"spikeflow"``, off
     for the classical methods so that the baseline stays as defined): the flow is
