@@ -106,6 +106,18 @@ def _still_gate_of(value: Any) -> StillGate | None:
     raise ValueError(f"still_gate must be True, False or a StillGate, got {value!r}")
 
 
+def _used(pairs: list[tuple[int, int]]) -> list[int]:
+    """The window indices ``pairs`` refer to, sorted."""
+    return sorted({k for p in pairs for k in p})
+
+
+def _warm_start_images(pool: Any, windows: list[np.ndarray], keys: list[int], recon: str) -> dict[int, np.ndarray]:
+    """``{k: init_image(windows[k])}`` for ``keys``, computed in the thread ``pool``."""
+    from .classical import init_image
+
+    return dict(zip(keys, pool.map(lambda k: init_image(windows[k], recon=recon), keys)))
+
+
 def _learned_pairs(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, dt: int, weights: str | None = None,
                    iters: int | None = None, threads: int | None = None, strict_dt: bool = True,
                    images: dict[int, np.ndarray] | None = None) -> list[np.ndarray]:
@@ -119,7 +131,7 @@ def _learned_pairs(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, d
     import torch
     from concurrent.futures import ThreadPoolExecutor
 
-    from .classical import classical_flow_images, init_image
+    from .classical import classical_flow_images
 
     net, trained_dts = load_flow_model(weights)
     if strict_dt and trained_dts and dt not in trained_dts:
@@ -131,10 +143,8 @@ def _learned_pairs(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, d
     init = None
     if net.cfg.classical_init:
         with ThreadPoolExecutor(max_workers=max(1, min(n_threads, len(windows)))) as pool:
-            used = sorted({k for p in pairs for k in p})
             imgs = dict(images or {})
-            todo = [k for k in used if k not in imgs]
-            imgs.update(zip(todo, pool.map(lambda k: init_image(windows[k], recon=net.cfg.init_recon), todo)))
+            imgs.update(_warm_start_images(pool, windows, [k for k in _used(pairs) if k not in imgs], net.cfg.init_recon))
             flows = list(pool.map(lambda p: classical_flow_images(imgs[p[0]], imgs[p[1]], algorithm="dis",
                                                                    preset=net.cfg.init_preset), pairs))
         init = torch.from_numpy(np.stack([f.transpose(2, 0, 1) for f in flows]).astype(np.float32))
@@ -158,15 +168,12 @@ def _learned_symmetric(windows: list[np.ndarray], pairs: list[tuple[int, int]], 
 
     import torch
 
-    from .classical import init_image
-
     net = load_flow_model(options.get("weights"))[0]
     images: dict[int, np.ndarray] = {}
     if net.cfg.classical_init and net.cfg.init_recon in _EQUIVARIANT_RECONS:
-        used = sorted({k for p in pairs for k in p})
         n_threads = int(options.get("threads") or torch.get_num_threads())
-        with ThreadPoolExecutor(max_workers=max(1, min(n_threads, len(used)))) as pool:
-            images = dict(zip(used, pool.map(lambda k: init_image(windows[k], recon=net.cfg.init_recon), used)))
+        with ThreadPoolExecutor(max_workers=max(1, min(n_threads, len(windows)))) as pool:
+            images = _warm_start_images(pool, windows, _used(pairs), net.cfg.init_recon)
     out = []
     for sym in SYMMETRIES[:ensemble]:
         flows = _learned_pairs([to_symmetry(w, sym) for w in windows], pairs, dt=dt,
