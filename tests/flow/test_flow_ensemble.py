@@ -101,6 +101,16 @@ def test_ensemble_rejects_bad_values_and_other_methods(spikes, tiny_checkpoint):
         estimate_flow(spikes, 35, 20, method="classical", ensemble=2)
     with pytest.raises(ValueError, match="ensemble applies to method 'spikeflow' only"):
         flow_between(spikes[25:66], spikes[45:86], dt=20, method="classical", ensemble=4)
+    # the ensemble path checks its input like the single estimate: wrong sizes, too short, empty, not 0/1
+    ck = str(tiny_checkpoint)
+    with pytest.raises(ValueError, match="same shape"):
+        flow_between(spikes[25:46], spikes[45:66, :32], dt=20, weights=ck, ensemble=2)
+    with pytest.raises(ValueError, match="needs frames"):
+        estimate_flow(spikes[:40], 35, 20, weights=ck, ensemble=8)
+    with pytest.raises(ValueError, match="empty"):
+        estimate_flow(np.zeros((90, 0, 96), np.uint8), 35, 20, weights=ck, ensemble=2)
+    with pytest.raises(TypeError, match="0/1"):
+        estimate_flow(spikes.astype(np.float32) * 0.5, 35, 20, weights=ck, ensemble=2)
     # ensemble=1 is accepted everywhere (it is the plain estimate)
     np.testing.assert_array_equal(estimate_flow(spikes, 35, 20, method="classical", ensemble=1),
                                   estimate_flow(spikes, 35, 20, method="classical"))
