@@ -7,7 +7,6 @@ from spikevision import SpikeStream
 from spikevision.flow import (ClassicalFlow, UnknownFlowMethodError, classical_flow_images, classical_flow_windows,
                               estimate_flow, flow_between, list_flow_methods)
 
-SHIFT = (0.15, 0.1)  # px per spike frame of translating_spikes: (3, 2) px over dt = 20
 
 
 @pytest.fixture(scope="module")
