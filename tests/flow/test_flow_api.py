@@ -8,7 +8,6 @@ from spikevision.flow import (ClassicalFlow, UnknownFlowMethodError, classical_f
                               estimate_flow, flow_between, list_flow_methods)
 
 
-
 @pytest.fixture(scope="module")
 def spikes(translating_spikes):
     return translating_spikes()
