@@ -73,3 +73,19 @@ def test_beats_tfp_on_bundled_sample():
     s = read_dat(smp.dat, height=smp.height, width=smp.width)
     gt = np.asarray(Image.open(smp.gt), dtype=np.float64) / 255
     assert psnr(atfi(s, at=50), gt, data_range=1.0) > psnr(tfp(s, at=50), gt, data_range=1.0) + 3
+
+
+@pytest.mark.parametrize("forward", [True, False])
+@pytest.mark.parametrize("k", [1, 3, 12])
+def test_single_output_scan_matches_the_shared_register_scan(forward, k):
+    # One output takes a direct path (spikes ranked by running count); several share a shift register.
+    from spikevision.recon.adaptive import _scan
+
+    rng = np.random.default_rng(k)
+    frames = (rng.random((60, 7, 9)) < rng.uniform(0.02, 0.6, (7, 9))).astype(np.uint8)
+    for window in (1, 2, 21, 41):
+        for t in (window // 2 + 1, 30, 58 - (window - 1 - window // 2)):
+            one = _scan(frames, np.array([t]), window=window, k=k, forward=forward)
+            two = _scan(frames, np.array([t, t + 1]) if forward else np.array([t - 1, t]), window=window, k=k,
+                        forward=forward)
+            assert np.array_equal(one[0], two[0] if forward else two[1]), (window, t)
