@@ -10,8 +10,8 @@ scikit-image's bundled ``camera`` photo) fired through the simulated camera
 (:func:`spikevision.sim.fire`). The object moves in a straight line at a constant
 speed, so its ground-truth flow is exact; the background's is zero.
 
-For each speed and each method (spikeflow, the baseline), at dt = 20 and
-t0 = 60, 100, 140, it prints:
+For each speed and each of :data:`VARIANTS` (spikeflow, the baseline, spikeflow
+in one step and with ``ensemble=2``), at dt = 20 and t0 = 60, 100, 140, it prints:
 
 * ``object_aee``: mean endpoint error over the pixels that are inside the disc
   at t0 (all move with it), and ``object_mean_speed``: their mean |flow| (the
@@ -32,6 +32,10 @@ import numpy as np
 
 WINDOW = 41  # frames of each method's windows
 DT = 20
+#: What is measured: label -> (method, options); the first two are drawn.
+VARIANTS = {"spikeflow": ("spikeflow", {}), "classical": ("classical", {}),
+            "spikeflow --chain off": ("spikeflow", {"chain": False}),
+            "spikeflow --ensemble 2": ("spikeflow", {"ensemble": 2})}
 
 
 def _object_texture(size: int) -> np.ndarray:
@@ -120,18 +124,25 @@ def main() -> None:
         spikes, centres = composite(background, velocity=velocity, radius=args.radius)
         per: dict = {}
         for t0 in (60, 100, 140):
-            for method in ("spikeflow", "classical"):
-                opts = {"weights": args.weights} if (args.weights and method == "spikeflow") else {}
+            for label, (method, opts) in VARIANTS.items():
+                if args.weights and method == "spikeflow":
+                    opts = {**opts, "weights": args.weights}
                 f = estimate_flow(spikes, t0, DT, method=method, **opts)
                 m = measure(spikes, centres, velocity, t0, f, radius=args.radius)
                 for k, v in m.items():
-                    per.setdefault(method, {}).setdefault(k, []).append(v)
-                if t0 == 100:
-                    rows.append((speed, method, f, m))
+                    per.setdefault(label, {}).setdefault(k, []).append(v)
+                if t0 == 100 and label in ("spikeflow", "classical"):
+                    rows.append((speed, label, f, m))
         results[f"speed_{speed}"] = {meth: {k: float(np.mean(v)) for k, v in d.items()} for meth, d in per.items()}
         img = reconstruct(spikes, method="tfp", at=100, window=WINDOW)
         rows.append((speed, "image", np.clip(img / max(np.percentile(img, 99.5), 1e-6), 0, 1), None))
     print(json.dumps(results, indent=2))
+    print("\n| method | " + " | ".join(f"{s} px/frame: object AEE / mean speed (GT {s * DT:g}) / background" for s in args.speeds)
+          + " |\n|---|" + "---|" * len(args.speeds))
+    for label in VARIANTS:
+        cells = [results[f"speed_{s}"][label] for s in args.speeds]
+        print(f"| {label} | " + " | ".join(f"{c['object_aee']:.2f} / {c['object_mean_speed']:.2f} / {c['background_mean_mag']:.3f} px"
+                                          for c in cells) + " |")
 
     fig, axes = plt.subplots(len(args.speeds), 5, figsize=(16, 3.8 * len(args.speeds)), squeeze=False)
     for r, speed in enumerate(args.speeds):
