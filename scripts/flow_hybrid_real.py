@@ -76,10 +76,10 @@ def composite(background: np.ndarray, *, velocity: tuple[float, float], radius: 
     return np.where(mask, obj, background).astype(np.uint8), centres
 
 
-def measure(spikes: np.ndarray, centres: np.ndarray, velocity: tuple[float, float], t0: int, flow: np.ndarray,
+def measure(centres: np.ndarray, velocity: tuple[float, float], t0: int, flow: np.ndarray,
             *, radius: int, margin: int = 12) -> dict:
     """Object AEE / mean speed and background mean magnitude of ``flow`` (see the module notes)."""
-    h, w = spikes.shape[1:]
+    h, w = flow.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w]
     cx, cy = centres[t0]
     inside = (xx - cx) ** 2 + (yy - cy) ** 2 <= (radius - 1) ** 2
@@ -103,39 +103,44 @@ def main() -> None:
     ap.add_argument("--weights", default=None, help="spikeflow checkpoint instead of the shipped weights")
     args = ap.parse_args()
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import sys
+    from pathlib import Path
 
     from spikevision.flow import estimate_flow
-    from spikevision.io.atomic import atomic_path
     from spikevision.io.formats import load
     from spikevision.recon import reconstruct
     from spikevision.viz.flow import flow_arrows, flow_with_legend
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_flow import _panel  # the labelled-grid figure writer of docs/flow.md's other figures
 
     background = np.asarray(load(args.recording)[:], dtype=np.uint8)
     if background.ndim != 3 or background.shape[0] < WINDOW + DT + 100:
         raise SystemExit(f"{args.recording}: need a (T, H, W) recording of at least {WINDOW + DT + 100} frames")
     results: dict = {}
-    rows = []
+    tiles = []
     for speed in args.speeds:
         velocity = (speed * np.cos(np.radians(20)), speed * np.sin(np.radians(20)))  # right and a little down
         spikes, centres = composite(background, velocity=velocity, radius=args.radius)
+        img = reconstruct(spikes, method="tfp", at=100, window=WINDOW)
+        img = np.clip(img / max(np.percentile(img, 99.5), 1e-6), 0, 1)
+        tiles.append((f"real capture + disc, {speed} px/frame (TFP)", img))
+        radius = 2 * speed * DT  # colour wheel radius: twice the object's displacement
         per: dict = {}
         for t0 in (60, 100, 140):
             for label, (method, opts) in VARIANTS.items():
                 if args.weights and method == "spikeflow":
                     opts = {**opts, "weights": args.weights}
                 f = estimate_flow(spikes, t0, DT, method=method, **opts)
-                m = measure(spikes, centres, velocity, t0, f, radius=args.radius)
+                m = measure(centres, velocity, t0, f, radius=args.radius)
                 for k, v in m.items():
                     per.setdefault(label, {}).setdefault(k, []).append(v)
                 if t0 == 100 and label in ("spikeflow", "classical"):
-                    rows.append((speed, label, f, m))
+                    tiles.append((f"{label}: object {m['object_mean_speed']:.1f} px (GT {m['gt_speed']:.1f}),\n"
+                                  f"background {m['background_mean_mag']:.2f} px (r = {radius:.0f} px)",
+                                  flow_with_legend(f, max_flow=radius)))
+                    tiles.append((f"{label}: arrows (true length)", flow_arrows(img, f, step=16)))
         results[f"speed_{speed}"] = {meth: {k: float(np.mean(v)) for k, v in d.items()} for meth, d in per.items()}
-        img = reconstruct(spikes, method="tfp", at=100, window=WINDOW)
-        rows.append((speed, "image", np.clip(img / max(np.percentile(img, 99.5), 1e-6), 0, 1), None))
     print(json.dumps(results, indent=2))
     print("\n| method | " + " | ".join(f"{s} px/frame: object AEE / mean speed (GT {s * DT:g}) / background" for s in args.speeds)
           + " |\n|---|" + "---|" * len(args.speeds))
@@ -143,27 +148,7 @@ def main() -> None:
         cells = [results[f"speed_{s}"][label] for s in args.speeds]
         print(f"| {label} | " + " | ".join(f"{c['object_aee']:.2f} / {c['object_mean_speed']:.2f} / {c['background_mean_mag']:.3f} px"
                                           for c in cells) + " |")
-
-    fig, axes = plt.subplots(len(args.speeds), 5, figsize=(16, 3.8 * len(args.speeds)), squeeze=False)
-    for r, speed in enumerate(args.speeds):
-        mine = [x for x in rows if x[0] == speed]
-        img = next(x[2] for x in mine if x[1] == "image")
-        gt_disp = speed * DT
-        tiles = [(f"real capture + simulated disc, {speed} px/frame\n(TFP, t0 = 100)", img)]
-        for _, method, f, m in (x for x in mine if x[1] != "image"):
-            tiles.append((f"{method}: object {m['object_mean_speed']:.1f} px (GT {m['gt_speed']:.1f}),\n"
-                          f"background {m['background_mean_mag']:.2f} px (r = {2 * gt_disp:.0f} px)",
-                          flow_with_legend(f, max_flow=2 * gt_disp)))
-            tiles.append((f"{method}: arrows (true length)", flow_arrows(img, f, step=16)))
-        for ax, (title, tile) in zip(axes[r], tiles):
-            ax.imshow(tile, cmap="gray" if tile.ndim == 2 else None, vmin=0, vmax=1 if tile.dtype != np.uint8 else 255)
-            ax.set_title(title, fontsize=8)
-            ax.axis("off")
-    fig.tight_layout()
-    with atomic_path(args.out_png) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-
+    _panel(tiles, args.out_png, 5)
 
 if __name__ == "__main__":
     main()
