@@ -89,8 +89,9 @@ def test_learned_window_from_weights(spikes, tmp_path):
     p = tmp_path / "w41.pt"
     torch.save({"model": SpikeFlowNet(cfg).state_dict(), "model_name": "spikeflow", "model_args": cfg.to_dict(),
                 "dts": [20]}, p)
-    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p))
+    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p), ensemble=1)
     # an untrained network returns its warm start: here the baseline on the same 41-frame windows
+    # (one estimate: the default ensemble's flipped member has DIS on flipped images, not the same)
     assert np.allclose(flow, estimate_flow(spikes, 25, 20, method="classical"), atol=1e-4)
     with pytest.raises(ValueError, match="needs windows of 41"):
         flow_between(spikes[15:36], spikes[35:56], dt=20, method="spikeflow", weights=str(p))
@@ -126,8 +127,9 @@ def test_shipped_weights(spikes):
     assert np.median(inner[..., 1]) == pytest.approx(2.0, abs=0.5)
 
 
-def test_smooth_preset_recovers_translation_and_ignores_noise(spikes):
-    smooth = estimate_flow(spikes, 25, 20, method="classical", recon="atfi", preset="smooth")
+@pytest.mark.parametrize("preset", ["smooth", "smooth-fast"])
+def test_smooth_preset_recovers_translation_and_ignores_noise(spikes, preset):
+    smooth = estimate_flow(spikes, 25, 20, method="classical", recon="atfi", preset=preset)
     inner = smooth[12:-12, 12:-12]
     assert np.median(inner[..., 0]) == pytest.approx(3.0, abs=0.3)
     assert np.median(inner[..., 1]) == pytest.approx(2.0, abs=0.3)
@@ -135,8 +137,11 @@ def test_smooth_preset_recovers_translation_and_ignores_noise(spikes):
     rng = np.random.default_rng(1)
     ramp = np.tile(np.linspace(0.2, 0.6, 128, dtype=np.float32), (96, 1))
     a, b = (np.clip(ramp + rng.normal(0, 0.01, ramp.shape), 0, 1).astype(np.float32) for _ in range(2))
-    still = {p: np.linalg.norm(classical_flow_images(a, b, preset=p), axis=-1).mean() for p in ("medium", "smooth")}
-    assert still["smooth"] < 0.5 * still["medium"]
+    still = {p: np.linalg.norm(classical_flow_images(a, b, preset=p), axis=-1).mean() for p in ("medium", preset)}
+    assert still[preset] < 0.5 * still["medium"]
+    # smooth-fast places its patches more sparsely: a different (not a copied) estimate
+    if preset == "smooth-fast":
+        assert not np.allclose(smooth, estimate_flow(spikes, 25, 20, method="classical", recon="atfi", preset="smooth"))
     with pytest.raises(ValueError, match="preset"):
         estimate_flow(spikes, 25, 20, method="classical", preset="finest")
 
@@ -151,7 +156,7 @@ def test_warm_start_follows_the_network_config(spikes, tmp_path):
     p = tmp_path / "atfi.pt"
     torch.save({"model": SpikeFlowNet(cfg).state_dict(), "model_name": "spikeflow", "model_args": cfg.to_dict(),
                 "dts": [20]}, p)
-    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p))
+    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p), ensemble=1)
     w0, w1 = spikes[5:46], spikes[25:66]
     # untrained: the network returns its own warm start (ATFI images + smooth DIS), not the baseline's
     assert np.allclose(flow, init_flow(w0, w1, recon="atfi", preset="smooth"), atol=1e-4)
@@ -193,7 +198,8 @@ def test_compose_flows_known_values():
 def test_dt20_is_two_chained_steps_of_10(spikes, tiny_checkpoint):
     from spikevision.flow import compose_flows
 
-    kw = dict(method="spikeflow", weights=str(tiny_checkpoint), still_gate=False)  # the gate: test_flow_still.py
+    # one estimate (the ensemble: test_flow_ensemble.py; the gate: test_flow_still.py)
+    kw = dict(method="spikeflow", weights=str(tiny_checkpoint), still_gate=False, ensemble=1)
     a = flow_between(spikes[25:46], spikes[35:56], dt=10, **kw)
     b = flow_between(spikes[35:56], spikes[45:66], dt=10, **kw)
     direct = flow_between(spikes[25:46], spikes[45:66], dt=20, **kw)
@@ -205,3 +211,44 @@ def test_dt20_is_two_chained_steps_of_10(spikes, tiny_checkpoint):
         estimate_flow(spikes, 35, 15, chain=True, strict_dt=False, **kw)
     with pytest.raises(ValueError, match="chain"):
         estimate_flow(spikes, 35, 20, chain="yes", **kw)
+
+
+def test_checkpoint_inference_settings(spikes, tiny_checkpoint, tmp_path):
+    """A checkpoint's ``inference`` settings replace training's at inference (the shipped weights run 3
+    of the 6 refinement steps they were trained with, and a faster DIS warm start); ``iters=`` overrides
+    them; bad settings are refused with a clear error, also at export."""
+    torch = pytest.importorskip("torch")
+    from spikevision.flow import export_flow_weights, load_flow_model
+    from spikevision.flow.classical import init_flow
+
+    ck = torch.load(tiny_checkpoint, weights_only=False)
+    assert ck["model_args"]["iters"] == 2 and ck["model_args"]["init_preset"] == "medium"
+    p = tmp_path / "inference.pt"
+    torch.save({**ck, "inference": {"iters": 1, "init_preset": "smooth-fast"}}, p)
+    cfg = load_flow_model(str(p))[0].cfg
+    assert (cfg.iters, cfg.init_preset) == (1, "smooth-fast")
+    kw = dict(method="spikeflow", ensemble=1, still_gate=False)
+    # the tiny network's flow head is at its zero initialisation: it returns its warm start
+    np.testing.assert_allclose(estimate_flow(spikes, 25, 10, weights=str(p), **kw),
+                               init_flow(spikes[15:36], spikes[25:46], preset="smooth-fast"), atol=1e-4)
+    p1 = tmp_path / "iters1.pt"
+    torch.save({**ck, "inference": {"iters": 1}}, p1)
+    np.testing.assert_array_equal(estimate_flow(spikes, 25, 10, weights=str(p1), **kw),
+                                  estimate_flow(spikes, 25, 10, weights=str(tiny_checkpoint), iters=1, **kw))
+    for i, bad in enumerate([{"iters": 0}, {"iters": 1.5}, {"iters": True}, {"init_preset": "nope"},
+                             {"window": 11}, [("iters", 2)]]):
+        q = tmp_path / f"bad{i}.pt"
+        torch.save({**ck, "inference": bad}, q)
+        with pytest.raises(ValueError, match="bad inference settings"):
+            load_flow_model(str(q))
+        with pytest.raises((TypeError, ValueError)):
+            export_flow_weights(tiny_checkpoint, name="never_written", description="x", inference=bad)
+    for bad in (0, -2, 1.5, "3", True):
+        with pytest.raises((TypeError, ValueError), match="iters"):
+            estimate_flow(spikes, 25, 10, weights=str(tiny_checkpoint), iters=bad, **kw)
+    from spikevision.weights import registry
+
+    assert "never_written" not in registry()
+    if "flow_spikeflow" in registry():
+        shipped = load_flow_model()[0].cfg
+        assert (shipped.iters, shipped.init_preset) == (3, "smooth-fast")

@@ -68,9 +68,9 @@ def spikes(translating_spikes):
 
 
 def test_ensemble_is_the_median_of_the_mapped_back_estimates(spikes, tiny_checkpoint):
-    """ensemble=2 at dt = 20 (chained): the median of four estimates, chained and one-step, on the
-    original and the left-right flipped windows, each mapped back; ensemble=1 is the plain chain."""
-    from spikevision.flow.api import _learned_pairs
+    """ensemble=2 (the default) at dt = 20 (chained): the median of four estimates, chained and one-step,
+    on the original and the left-right flipped windows, each mapped back; ensemble=1 is the plain chain."""
+    from spikevision.flow.api import DEFAULT_ENSEMBLE, _learned_pairs
 
     kw = dict(weights=str(tiny_checkpoint), still_gate=False)
     windows = [np.ascontiguousarray(spikes[t - 10 : t + 11]) for t in (35, 45, 55)]
@@ -82,7 +82,10 @@ def test_ensemble_is_the_median_of_the_mapped_back_estimates(spikes, tiny_checkp
     got = estimate_flow(spikes, 35, 20, ensemble=2, **kw)
     assert got.shape == (64, 96, 2) and got.dtype == np.float32
     np.testing.assert_allclose(got, np.median(np.stack(members), 0), atol=1e-4)
-    np.testing.assert_allclose(estimate_flow(spikes, 35, 20, ensemble=1, **kw), estimate_flow(spikes, 35, 20, **kw))
+    assert DEFAULT_ENSEMBLE == 2
+    np.testing.assert_allclose(estimate_flow(spikes, 35, 20, **kw), got, atol=1e-5)
+    a, b = _learned_pairs(windows, [(0, 1), (1, 2)], dt=10, weights=str(tiny_checkpoint))
+    np.testing.assert_allclose(estimate_flow(spikes, 35, 20, ensemble=1, **kw), compose_flows(a, b), atol=1e-5)
     # an untrained network is not symmetric: the flipped run is a different estimate
     assert not np.allclose(members[0], members[2], atol=1e-3)
     # one step (dt = 10): the median of the symmetries' one-step estimates
@@ -146,3 +149,18 @@ def test_ensemble_cli_option(tmp_path, translating_spikes):
     flow = np.load(out)
     assert flow.shape == (40, 48, 2) and np.isfinite(flow).all()
     assert np.median(flow[8:-8, 8:-8, 0]) == pytest.approx(1.5, abs=0.5)   # 0.15 px/frame x 10 frames
+
+
+def test_ensemble_members_run_side_by_side_with_the_same_result(spikes, tiny_checkpoint):
+    """threads=2 runs the symmetries in two threads, each single-threaded: the same flow as one after the
+    other, and torch's and OpenCV's thread counts are restored afterwards."""
+    torch = pytest.importorskip("torch")
+    import cv2
+
+    kw = dict(weights=str(tiny_checkpoint), ensemble=4)
+    before = torch.get_num_threads(), cv2.getNumThreads()
+    one = estimate_flow(spikes, 35, 20, threads=1, **kw)
+    torch.set_num_threads(before[0])
+    two = estimate_flow(spikes, 35, 20, threads=2, **kw)
+    np.testing.assert_allclose(one, two, atol=1e-5)
+    assert (torch.get_num_threads(), cv2.getNumThreads()) == before

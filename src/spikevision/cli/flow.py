@@ -31,7 +31,8 @@ def _method_options(method: str, weights, threads, chain: str, recon, preset, st
             raise click.UsageError("--recon and --preset apply to the classical methods only")
         opts = {k: v for k, v in (("weights", weights), ("threads", threads)) if v is not None}
         opts["chain"] = _CHAIN[chain]
-        opts["ensemble"] = int(ensemble or 1)
+        if ensemble:
+            opts["ensemble"] = int(ensemble)
         return {**opts, **gate}
     if weights or threads or chain != "auto" or ensemble:
         raise click.UsageError("--weights, --threads, --chain and --ensemble apply to --method spikeflow only")
@@ -49,8 +50,8 @@ def _chain_option(f):
 def _ensemble_option(f):
     return click.option("--ensemble", type=click.Choice(["1", "2", "4", "8"]), default=None,
                         help="spikeflow: median of the network's estimates on this many flips/transposes of the "
-                             "windows (and, for chained intervals, of one-step estimates too): lower AEE at about "
-                             "ENSEMBLE times the time (default 1).")(f)
+                             "windows (and, for chained intervals, of one-step estimates too); default 2, 1 = a single "
+                             "estimate (about half the time).")(f)
 
 
 def _gate_option(f):

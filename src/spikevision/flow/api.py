@@ -8,7 +8,8 @@ Methods (see :func:`list_flow_methods`):
   from a classical estimate on the same windows (stored with the weights: ATFI
   images + DIS ``smooth`` for the shipped ones); an interval of 20 or more is
   estimated as two chained steps of half of it (``chain``, see :func:`estimate_flow`);
-  then the static-background gate (:mod:`.still`, ``still_gate``).
+  by default the median over the original and the left-right flipped windows
+  (``ensemble=2``); then the static-background gate (:mod:`.still`, ``still_gate``).
 * ``"classical"`` — the baseline: TFP reconstructions (41-frame windows) at
   ``t0`` and ``t0 + dt`` + OpenCV DIS (medium preset); see :mod:`.classical`.
 * ``"farneback"`` — the same with Farnebäck's method instead of DIS.
@@ -22,7 +23,7 @@ between ``t0`` and ``t0 + dt``: ``(H, W, 2)`` float32, ``[..., 0]`` = u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -34,10 +35,14 @@ from .._symmetry import SYMMETRIES, check_ensemble, flow_from_symmetry, to_symme
 from .still import StillGate, apply_still_gate
 
 __all__ = ["estimate_flow", "flow_between", "compose_flows", "list_flow_methods", "get_flow_method", "FlowMethod",
-           "load_flow_model", "export_flow_weights", "UnknownFlowMethodError", "LEARNED_WEIGHTS"]
+           "load_flow_model", "export_flow_weights", "UnknownFlowMethodError", "LEARNED_WEIGHTS", "DEFAULT_ENSEMBLE"]
 
 #: Registry name of the shipped learned weights.
 LEARNED_WEIGHTS = "flow_spikeflow"
+
+#: ``ensemble`` of ``"spikeflow"`` when not given: the median over the original and the left-right
+#: flipped windows (see :func:`estimate_flow`).
+DEFAULT_ENSEMBLE = 2
 
 
 class UnknownFlowMethodError(ValueError):
@@ -83,7 +88,7 @@ def _farneback(w0: np.ndarray, w1: np.ndarray, *, dt: int, **options: Any) -> np
     return classical_flow_windows(w0, w1, **options)
 
 
-def _learned(w0: np.ndarray, w1: np.ndarray, *, dt: int, ensemble: int = 1, **options: Any) -> np.ndarray:
+def _learned(w0: np.ndarray, w1: np.ndarray, *, dt: int, ensemble: int = DEFAULT_ENSEMBLE, **options: Any) -> np.ndarray:
     if ensemble == 1:
         return _learned_pairs([w0, w1], [(0, 1)], dt=dt, **options)[0]
     members = [m[0] for m in _learned_symmetric([w0, w1], [(0, 1)], dt=dt, ensemble=ensemble, **options)]
@@ -134,6 +139,8 @@ def _learned_pairs(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, d
     from .classical import classical_flow_images
 
     net, trained_dts = load_flow_model(weights)
+    if iters is not None:
+        iters = check_positive_int(iters, "iters")
     if strict_dt and trained_dts and dt not in trained_dts:
         raise ValueError(f"the spikeflow weights were trained for dt in {sorted(trained_dts)} spike frames, got dt={dt} "
                          "(pass strict_dt=False to run anyway)")
@@ -163,23 +170,40 @@ _EQUIVARIANT_RECONS = ("tfp", "tfi", "atfi")
 def _learned_symmetric(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, dt: int, ensemble: int,
                        **options: Any) -> list[list[np.ndarray]]:
     """For each of the first ``ensemble`` grid symmetries, the flows of ``pairs`` (see
-    :func:`_learned_pairs`) estimated on the transformed windows and mapped back to the original frame."""
+    :func:`_learned_pairs`) estimated on the transformed windows and mapped back to the original frame.
+
+    The symmetries run side by side, ``threads`` (default: torch's thread count) at a time, each with
+    single-threaded torch and OpenCV: one estimate's operations are too small to split well across
+    cores (2 symmetries at dt = 20: 1.14 s instead of 1.26 s on 2 cores, with 6 refinement steps).
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     import torch
 
     net = load_flow_model(options.get("weights"))[0]
+    n_threads = int(options.pop("threads", None) or torch.get_num_threads())
     images: dict[int, np.ndarray] = {}
     if net.cfg.classical_init and net.cfg.init_recon in _EQUIVARIANT_RECONS:
-        n_threads = int(options.get("threads") or torch.get_num_threads())
         with ThreadPoolExecutor(max_workers=max(1, min(n_threads, len(windows)))) as pool:
             images = _warm_start_images(pool, windows, _used(pairs), net.cfg.init_recon)
-    out = []
-    for sym in SYMMETRIES[:ensemble]:
+
+    def member(sym: tuple[bool, bool, bool]) -> list[np.ndarray]:
         flows = _learned_pairs([to_symmetry(w, sym) for w in windows], pairs, dt=dt,
                                images={k: to_symmetry(im, sym) for k, im in images.items()}, **options)
-        out.append([flow_from_symmetry(f, sym) for f in flows])
-    return out
+        return [flow_from_symmetry(f, sym) for f in flows]
+
+    import cv2
+
+    symmetries = SYMMETRIES[:ensemble]
+    previous = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(n_threads, len(symmetries)))) as pool:
+            return list(pool.map(member, symmetries))
+    finally:
+        torch.set_num_threads(previous[0])
+        cv2.setNumThreads(previous[1])
 
 
 def _learned_window(*, weights: str | None = None, **_: Any) -> int:
@@ -238,9 +262,10 @@ def flow_between(w0: Any, w1: Any, *, dt: int, method: str = "spikeflow", **opti
 
 
 def _ensemble_option(m: FlowMethod, options: dict[str, Any]) -> int:
-    """Check ``options["ensemble"]`` (if given) in place: a size of :data:`ENSEMBLE_SIZES`, for ``"spikeflow"`` only."""
+    """Check ``options["ensemble"]`` (if given) in place: a size of :data:`ENSEMBLE_SIZES`, for ``"spikeflow"`` only.
+    Returns the size (:data:`DEFAULT_ENSEMBLE` for ``"spikeflow"`` when not given)."""
     if "ensemble" not in options:
-        return 1
+        return DEFAULT_ENSEMBLE if m.name == "spikeflow" else 1
     k = options["ensemble"] = check_ensemble(options["ensemble"])
     if m.name != "spikeflow" and k != 1:
         raise ValueError(f"ensemble applies to method 'spikeflow' only, not {m.name!r}")
@@ -264,7 +289,8 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     method:
         A name from :func:`list_flow_methods`.
     **options:
-        Method settings: ``weights=``, ``iters=``, ``threads=``, ``strict_dt=``,
+        Method settings: ``weights=``, ``iters=`` (refinement steps; default: the weights'),
+        ``threads=``, ``strict_dt=``,
         ``chain=``, ``ensemble=`` for ``"spikeflow"``; ``recon=``, ``preset=``, ``algorithm=`` for the
         classical methods; ``still_gate=`` for all.
 
@@ -276,14 +302,16 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     validation scenes this lowers the dt = 20 AEE by 5-10 % (``docs/flow.md``). ``chain=False`` always runs one step, ``chain=True``
     always two.
 
-    Self-ensemble (``"spikeflow"``, ``ensemble=1``, the default; 2, 4 or 8): the network also
-    runs on the first ``ensemble`` flips / transposes of the windows (the order of
-    :data:`spikevision._symmetry.SYMMETRIES`: left-right, up-down, both, then the same after a
-    transpose), each estimate is mapped back, and the flow is their per-pixel, per-component
-    median. A chained interval then adds each symmetry's one-step estimate to its chained one,
-    so the median is over ``2 * ensemble`` estimates. About ``ensemble`` times the time of one
-    estimate (``benchmarks/bench_flow.py``: 7.9x for 8); ``ensemble=8`` lowers the AEE at dt = 20
-    by 10-15 % (``docs/flow.md``).
+    Self-ensemble (``"spikeflow"``, ``ensemble=`` 1, 2 (:data:`DEFAULT_ENSEMBLE`), 4 or 8): the
+    network runs on the first ``ensemble`` flips / transposes of the windows (the order of
+    :data:`spikevision._symmetry.SYMMETRIES`: identity, left-right, up-down, both, then the same
+    after a transpose), each estimate is mapped back, and the flow is their per-pixel,
+    per-component median. A chained interval then adds each symmetry's one-step estimate to its
+    chained one, so the median is over ``2 * ensemble`` estimates. The symmetries run side by side
+    on the ``threads`` cores. On 2 cores at 250 x 400, dt = 20
+    (``benchmarks/bench_flow.py``): ``ensemble=1`` about 0.4 s, ``ensemble=2`` under 1 s; the
+    default ``ensemble=2`` lowers the validation AEE at dt = 20 by about 3 % and the held-out one
+    by about 8 % (``docs/flow.md``). ``ensemble=1`` is the single estimate, for speed.
 
     Static-background gate (``still_gate``; on by default for ``"spikeflow"``, off
     for the classical methods so that the baseline stays as defined): the flow is
@@ -376,7 +404,9 @@ def load_flow_model(weights: str | None = None) -> tuple[Any, tuple[int, ...]]:
     """The network in eval mode and the ``dt`` values it was trained for.
 
     ``weights=None`` loads the shipped ``flow_spikeflow`` (size and SHA-256
-    checked against the registry); a path loads a checkpoint file.
+    checked against the registry); a path loads a checkpoint file. A checkpoint's ``inference``
+    (if any: ``{"iters": refinement steps, "init_preset": DIS preset of the warm start}``) replaces
+    those settings of ``net.cfg`` (training's are in its ``model_args``).
     """
     try:
         import torch
@@ -400,26 +430,56 @@ def load_flow_model(weights: str | None = None) -> tuple[Any, tuple[int, ...]]:
         got = ck.get("model_name") if isinstance(ck, dict) else type(ck).__name__
         raise ValueError(f"{path} does not hold spikeflow weights (model_name={got!r})")
     try:
-        net = SpikeFlowNet(FlowNetConfig.from_dict(ck.get("model_args", {})))
+        cfg = FlowNetConfig.from_dict(ck.get("model_args", {}))
+        net = SpikeFlowNet(cfg)
         net.load_state_dict(ck["model"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # no weights, or weights of another shape
         raise ValueError(f"{path}: the weights do not fit the network its model_args describe ({exc})") from exc
+    if ck.get("inference"):  # settings at inference that differ from training's
+        try:
+            net.cfg = replace(cfg, **_inference_settings(ck["inference"]))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: bad inference settings: {exc}") from exc
     net.eval()
     return net, tuple(int(d) for d in ck.get("dts", ()))
 
 
+#: Settings of :class:`~.net.FlowNetConfig` a checkpoint may set for inference only.
+INFERENCE_SETTINGS = ("iters", "init_preset")
+
+
+def _inference_settings(value: Any) -> dict[str, Any]:
+    """``value`` checked as a dict of :data:`INFERENCE_SETTINGS` (``iters`` a positive int; the preset
+    is checked by :class:`~.net.FlowNetConfig`)."""
+    if not isinstance(value, dict) or not set(value) <= set(INFERENCE_SETTINGS):
+        raise ValueError(f"inference settings must be a dict with keys among {INFERENCE_SETTINGS}, got {value!r}")
+    out = dict(value)
+    if "iters" in out:
+        out["iters"] = check_positive_int(out["iters"], "iters")
+    return out
+
+
 def export_flow_weights(checkpoint: str | Path, *, name: str = LEARNED_WEIGHTS, description: str,
-                        dts: tuple[int, ...] = (10, 20)) -> dict:
-    """Copy the model of a training checkpoint (``best.pt``) into the package weights and register it."""
+                        dts: tuple[int, ...] = (10, 20), inference: dict[str, Any] | None = None) -> dict:
+    """Copy the model of a training checkpoint (``best.pt``) into the package weights and register it.
+
+    ``inference``: settings that differ at inference from training (see :func:`load_flow_model`),
+    e.g. ``{"iters": 3, "init_preset": "smooth-fast"}``.
+    """
     import torch
 
     from ..io.atomic import atomic_path
     from ..weights import _DIR, register_weights
+    from .net import FlowNetConfig
 
     ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
     slim = {"model": {k: v.clone() for k, v in ck["model"].items()}, "model_name": "spikeflow",
             "model_args": ck.get("model_args", {}), "iteration": ck.get("iteration"), "val_aee": ck.get("val_aee"),
             "dts": [int(d) for d in dts]}
+    if inference:
+        settings = _inference_settings(inference)
+        replace(FlowNetConfig.from_dict(slim["model_args"]), **settings)  # a preset it would refuse to load
+        slim["inference"] = settings
     target = _DIR / f"{name}.pt"
     with atomic_path(target) as tmp:
         torch.save(slim, tmp)

@@ -12,7 +12,10 @@ flow method on the two images:
   (20 iterations, smoothness weight 80 instead of 20). Spike reconstructions
   keep some per-pixel noise; the stronger smoothness stops DIS from
   matching it. Chosen on a validation set of synthetic scenes (seed 8008,
-  not the evaluation set; ``docs/flow.md``);
+  not the evaluation set; ``docs/flow.md``); ``"smooth-fast"``, the same with
+  patches every 6 pixels (about 0.6x the time): the shipped spike-flow network's
+  warm start at inference, where it is as good (the network corrects the rest);
+  on its own it is worse than ``"smooth"``;
 * ``algorithm="farneback"`` — Farnebäck's polynomial expansion (SCIA 2003),
   ``cv2.calcOpticalFlowFarneback``.
 
@@ -35,10 +38,12 @@ import numpy as np
 __all__ = ["ClassicalFlow", "classical_flow_images", "classical_flow_windows", "init_flow", "init_image",
            "DIS_PRESETS"]
 
-DIS_PRESETS = ("ultrafast", "fast", "medium", "smooth")
+DIS_PRESETS = ("ultrafast", "fast", "medium", "smooth", "smooth-fast")
 #: DIS settings of the ``"smooth"`` preset (on top of OpenCV's medium preset)
 SMOOTH_DIS = {"FinestScale": 0, "PatchSize": 16, "PatchStride": 4, "VariationalRefinementIterations": 20,
               "VariationalRefinementAlpha": 80.0}
+#: ``"smooth-fast"``: ``"smooth"`` with patches every 6 pixels instead of 4 (about 0.6x the time)
+SMOOTH_FAST_DIS = {"PatchStride": 6}
 ALGORITHMS = ("dis", "farneback")
 
 
@@ -65,10 +70,14 @@ def classical_flow_images(img0: Any, img1: Any, *, algorithm: str = "dis", prese
         if preset not in DIS_PRESETS:
             raise ValueError(f"unknown DIS preset {preset!r}; expected one of {DIS_PRESETS}")
         code = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, "smooth": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}[preset]
+                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, "smooth": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+                "smooth-fast": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}[preset]
         dis = cv2.DISOpticalFlow_create(code)
         if preset == "smooth":
             for key, value in SMOOTH_DIS.items():
+                getattr(dis, f"set{key}")(value)
+        elif preset == "smooth-fast":
+            for key, value in {**SMOOTH_DIS, **SMOOTH_FAST_DIS}.items():
                 getattr(dis, f"set{key}")(value)
         if min(a.shape) < 32:  # DIS's default patches need room; shrink them on tiny images
             dis.setPatchSize(4)

@@ -178,12 +178,20 @@ class SpikeFlowNet(nn.Module):
             nn.init.zeros_(self.change[-1].bias)
 
     @staticmethod
+    def window_rates(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Firing rates ``(B, H, W)`` of windows ``(B, L, H, W)``: over all ``L`` frames and over the centred 11."""
+        length = w.shape[1]
+        c, h = length // 2, min(11, length) // 2
+        return w.mean(1), w[:, c - h : c + h + 1].mean(1)
+
+    @staticmethod
     def change_features(w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
         """``(B, 3, H, W)``: rate difference of the whole windows, of their centred 11 frames, and the mean rate."""
-        length = w1.shape[1]
-        c, h = length // 2, min(11, length) // 2
-        r1, r2 = w1.mean(1), w2.mean(1)
-        s1, s2 = w1[:, c - h : c + h + 1].mean(1), w2[:, c - h : c + h + 1].mean(1)
+        return SpikeFlowNet._change_of_rates(SpikeFlowNet.window_rates(w1), SpikeFlowNet.window_rates(w2))
+
+    @staticmethod
+    def _change_of_rates(a: tuple[torch.Tensor, torch.Tensor], b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        (r1, s1), (r2, s2) = a, b
         return torch.stack([r2 - r1, s2 - s1, (r1 + r2) / 2], 1)
 
     def forward(self, w1: torch.Tensor, w2: torch.Tensor, *, flow_init: torch.Tensor | None = None,
@@ -209,7 +217,10 @@ class SpikeFlowNet(nn.Module):
         i2 = torch.tensor([j for _, j in pairs])
         b = len(pairs)
         _, length, H, W = windows.shape
-        change = self.change_features(windows[i1], windows[i2]) if self.change is not None else None
+        change = None
+        if self.change is not None:  # rates per window, then per pair (indexing the windows would copy them)
+            whole, centre = self.window_rates(windows)
+            change = self._change_of_rates((whole[i1], centre[i1]), (whole[i2], centre[i2]))
         if length > c.window:  # longer windows (for the warm start): the representation takes the centred part
             s = length // 2 - c.window // 2
             windows = windows[:, s : s + c.window]

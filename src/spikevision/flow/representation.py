@@ -76,6 +76,7 @@ class SpikeRepresentation(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        learned = torch.relu(self.temporal(x))
+        # channels-last: oneDNN runs this few-channel, full-resolution convolution about 2x faster so
+        learned = torch.relu(self.temporal(x.contiguous(memory_format=torch.channels_last))).contiguous()
         feats = [learned, multiscale_rates(x, self.scales), firing_interval(x)]
         return self.fuse(torch.cat(feats, dim=1))
