@@ -69,13 +69,17 @@ def spikes(translating_spikes):
 
 def test_ensemble_is_the_median_of_the_mapped_back_estimates(spikes, tiny_checkpoint):
     """ensemble=2 (the default) at dt = 20 (chained): the median of four estimates, chained and one-step,
-    on the original and the left-right flipped windows, each mapped back; ensemble=1 is the plain chain."""
-    from spikevision.flow.api import DEFAULT_ENSEMBLE, _learned_pairs
+    on the original windows and the windows turned by half a turn, each mapped back; ensemble=1 is the
+    plain chain."""
+    from spikevision.flow.api import DEFAULT_ENSEMBLE, FLOW_SYMMETRIES, _learned_pairs
 
+    # the flow's order: the same eight symmetries, the half turn second; the same sets of 4 and 8
+    assert sorted(FLOW_SYMMETRIES) == sorted(SYMMETRIES) and FLOW_SYMMETRIES[1] == (False, True, True)
+    assert set(FLOW_SYMMETRIES[:4]) == set(SYMMETRIES[:4])
     kw = dict(weights=str(tiny_checkpoint), still_gate=False)
     windows = [np.ascontiguousarray(spikes[t - 10 : t + 11]) for t in (35, 45, 55)]
     members = []
-    for sym in SYMMETRIES[:2]:
+    for sym in FLOW_SYMMETRIES[:2]:
         a, b, c = _learned_pairs([to_symmetry(w, sym) for w in windows], [(0, 1), (1, 2), (0, 2)], dt=10,
                                  weights=str(tiny_checkpoint))
         members += [flow_from_symmetry(compose_flows(a, b), sym), flow_from_symmetry(c, sym)]

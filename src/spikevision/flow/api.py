@@ -8,8 +8,8 @@ Methods (see :func:`list_flow_methods`):
   from a classical estimate on the same windows (stored with the weights: ATFI
   images + DIS ``smooth`` for the shipped ones); an interval of 20 or more is
   estimated as two chained steps of half of it (``chain``, see :func:`estimate_flow`);
-  by default the median over the original and the left-right flipped windows
-  (``ensemble=2``); then the static-background gate (:mod:`.still`, ``still_gate``).
+  by default the median over the original windows and the windows turned by
+  half a turn (``ensemble=2``); then the static-background gate (:mod:`.still`, ``still_gate``).
 * ``"classical"`` — the baseline: TFP reconstructions (41-frame windows) at
   ``t0`` and ``t0 + dt`` + OpenCV DIS (medium preset); see :mod:`.classical`.
 * ``"farneback"`` — the same with Farnebäck's method instead of DIS.
@@ -35,13 +35,13 @@ from .._symmetry import SYMMETRIES, check_ensemble, flow_from_symmetry, to_symme
 from .still import StillGate, apply_still_gate
 
 __all__ = ["estimate_flow", "flow_between", "compose_flows", "list_flow_methods", "get_flow_method", "FlowMethod",
-           "load_flow_model", "export_flow_weights", "UnknownFlowMethodError", "LEARNED_WEIGHTS", "DEFAULT_ENSEMBLE"]
+           "load_flow_model", "export_flow_weights", "UnknownFlowMethodError", "LEARNED_WEIGHTS", "DEFAULT_ENSEMBLE", "FLOW_SYMMETRIES"]
 
 #: Registry name of the shipped learned weights.
 LEARNED_WEIGHTS = "flow_spikeflow"
 
-#: ``ensemble`` of ``"spikeflow"`` when not given: the median over the original and the left-right
-#: flipped windows (see :func:`estimate_flow`).
+#: ``ensemble`` of ``"spikeflow"`` when not given: the median over the original windows and the
+#: windows turned by half a turn (see :func:`estimate_flow`).
 DEFAULT_ENSEMBLE = 2
 
 
@@ -161,6 +161,14 @@ def _learned_pairs(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, d
     return [np.ascontiguousarray(o.permute(1, 2, 0).numpy(), dtype=np.float32) for o in out]
 
 
+#: The grid symmetries in the order the flow's self-ensemble uses them: identity, then both flips (a
+#: half turn, which negates u and v, so the two members' direction biases in both components
+#: oppose), the two single flips, then the same after a transpose. The first K of them for
+#: ``ensemble=K``: for 4 and 8 the same sets as :data:`~spikevision._symmetry.SYMMETRIES`; for 2 the
+#: half turn instead of the left-right flip (validation dt = 20: 0.797 / 0.725 px on the two
+#: validation sets against 0.806 / 0.725, a transpose 0.806 / 0.744; ``docs/flow.md``).
+FLOW_SYMMETRIES = tuple(SYMMETRIES[i] for i in (0, 3, 1, 2, 4, 7, 5, 6))
+
 #: Warm-start reconstructions that treat every pixel alike, so that their image of a flipped or
 #: transposed window is the flipped or transposed image (checked in the tests): an ensemble
 #: computes those images once.
@@ -169,7 +177,7 @@ _EQUIVARIANT_RECONS = ("tfp", "tfi", "atfi")
 
 def _learned_symmetric(windows: list[np.ndarray], pairs: list[tuple[int, int]], *, dt: int, ensemble: int,
                        **options: Any) -> list[list[np.ndarray]]:
-    """For each of the first ``ensemble`` grid symmetries, the flows of ``pairs`` (see
+    """For each of the first ``ensemble`` grid symmetries (:data:`FLOW_SYMMETRIES`), the flows of ``pairs`` (see
     :func:`_learned_pairs`) estimated on the transformed windows and mapped back to the original frame.
 
     The symmetries run side by side, ``threads`` (default: torch's thread count) at a time, each with
@@ -194,7 +202,7 @@ def _learned_symmetric(windows: list[np.ndarray], pairs: list[tuple[int, int]], 
 
     import cv2
 
-    symmetries = SYMMETRIES[:ensemble]
+    symmetries = FLOW_SYMMETRIES[:ensemble]
     previous = torch.get_num_threads(), cv2.getNumThreads()
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
@@ -304,14 +312,14 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
 
     Self-ensemble (``"spikeflow"``, ``ensemble=`` 1, 2 (:data:`DEFAULT_ENSEMBLE`), 4 or 8): the
     network runs on the first ``ensemble`` flips / transposes of the windows (the order of
-    :data:`spikevision._symmetry.SYMMETRIES`: identity, left-right, up-down, both, then the same
+    :data:`FLOW_SYMMETRIES`: identity, both flips (a half turn), left-right, up-down, then the same
     after a transpose), each estimate is mapped back, and the flow is their per-pixel,
     per-component median. A chained interval then adds each symmetry's one-step estimate to its
     chained one, so the median is over ``2 * ensemble`` estimates. The symmetries run side by side
     on the ``threads`` cores. On 2 cores at 250 x 400, dt = 20
     (``benchmarks/bench_flow.py``): ``ensemble=1`` about 0.4 s, ``ensemble=2`` under 1 s; the
-    default ``ensemble=2`` lowers the validation AEE at dt = 20 by about 3 % and the held-out one
-    by about 8 % (``docs/flow.md``). ``ensemble=1`` is the single estimate, for speed.
+    default ``ensemble=2`` lowers the AEE at dt = 20 by 6-8 % against one estimate on the validation
+    and held-out scenes (``docs/flow.md``). ``ensemble=1`` is the single estimate, for speed.
 
     Static-background gate (``still_gate``; on by default for ``"spikeflow"``, off
     for the classical methods so that the baseline stays as defined): the flow is
