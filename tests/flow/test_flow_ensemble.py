@@ -147,6 +147,12 @@ def test_ensemble_cli_option(tmp_path, translating_spikes):
     assert r.exit_code == 0, r.output
     res = json.loads(r.output)
     assert res["options"]["ensemble"] == 2 and res["mean"]["aee"] >= 0
+    # without --ensemble the JSON states the default actually used, and --ensemble 1 is one estimate
+    r = CliRunner().invoke(cli, ["eval", "flow", "--data", str(tmp_path / "d"), "--dt", "10", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["options"]["ensemble"] == 2
+    assert json.loads(r.output)["mean"] == res["mean"]
+    r = CliRunner().invoke(cli, ["eval", "flow", "--data", str(tmp_path / "d"), "--dt", "10", "--ensemble", "1", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)["options"]["ensemble"] == 1
     out = tmp_path / "e.npy"
     r = CliRunner().invoke(cli, ["flow", str(spikes), "--t0", "22", "--dt", "10", "--ensemble", "2", "-o", str(out)])
     assert r.exit_code == 0, r.output

@@ -151,6 +151,10 @@ def register(group: click.Group) -> None:
             from ..flow import get_flow_method
 
             shown = {**opts, "still_gate": bool(opts.get("still_gate", get_flow_method(method).still_gate))}
+            if method == "spikeflow":
+                from ..flow.api import DEFAULT_ENSEMBLE
+
+                shown["ensemble"] = opts.get("ensemble", DEFAULT_ENSEMBLE)
             click.echo(json.dumps({"method": method, "dt": dt, "options": shown,
                                    "scenes": {k: {"aee": v["aee"], "po": v["po"]} for k, v in res["scenes"].items()},
                                    "mean": {"aee": res["mean"]["aee"], "po": res["mean"]["po"]},

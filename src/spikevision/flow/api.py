@@ -6,7 +6,7 @@ Methods (see :func:`list_flow_methods`):
   ``flow_spikeflow`` verified by size and SHA-256; 41-frame windows around
   ``t0`` and ``t0 + dt`` (the length is stored with the weights); warm-started
   from a classical estimate on the same windows (stored with the weights: ATFI
-  images + DIS ``smooth`` for the shipped ones); an interval of 20 or more is
+  images + DIS ``smooth-fast`` at inference for the shipped ones); an interval of 20 or more is
   estimated as two chained steps of half of it (``chain``, see :func:`estimate_flow`);
   by default the median over the original windows and the windows turned by
   half a turn (``ensemble=2``); then the static-background gate (:mod:`.still`, ``still_gate``).
@@ -35,7 +35,8 @@ from .._symmetry import SYMMETRIES, check_ensemble, flow_from_symmetry, to_symme
 from .still import StillGate, apply_still_gate
 
 __all__ = ["estimate_flow", "flow_between", "compose_flows", "list_flow_methods", "get_flow_method", "FlowMethod",
-           "load_flow_model", "export_flow_weights", "UnknownFlowMethodError", "LEARNED_WEIGHTS", "DEFAULT_ENSEMBLE", "FLOW_SYMMETRIES"]
+           "load_flow_model", "export_flow_weights", "UnknownFlowMethodError", "LEARNED_WEIGHTS", "DEFAULT_ENSEMBLE",
+           "FLOW_SYMMETRIES"]
 
 #: Registry name of the shipped learned weights.
 LEARNED_WEIGHTS = "flow_spikeflow"
@@ -186,6 +187,7 @@ def _learned_symmetric(windows: list[np.ndarray], pairs: list[tuple[int, int]], 
     """
     from concurrent.futures import ThreadPoolExecutor
 
+    import cv2
     import torch
 
     net = load_flow_model(options.get("weights"))[0]
@@ -200,8 +202,7 @@ def _learned_symmetric(windows: list[np.ndarray], pairs: list[tuple[int, int]], 
                                images={k: to_symmetry(im, sym) for k, im in images.items()}, **options)
         return [flow_from_symmetry(f, sym) for f in flows]
 
-    import cv2
-
+    # torch's and OpenCV's thread counts are process-wide: set for the members, restored afterwards
     symmetries = FLOW_SYMMETRIES[:ensemble]
     previous = torch.get_num_threads(), cv2.getNumThreads()
     torch.set_num_threads(1)
@@ -443,7 +444,7 @@ def load_flow_model(weights: str | None = None) -> tuple[Any, tuple[int, ...]]:
         net.load_state_dict(ck["model"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # no weights, or weights of another shape
         raise ValueError(f"{path}: the weights do not fit the network its model_args describe ({exc})") from exc
-    if ck.get("inference"):  # settings at inference that differ from training's
+    if ck.get("inference") is not None:  # settings at inference that differ from training's
         try:
             net.cfg = replace(cfg, **_inference_settings(ck["inference"]))
         except (TypeError, ValueError) as exc:

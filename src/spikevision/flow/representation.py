@@ -76,7 +76,7 @@ class SpikeRepresentation(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # channels-last: oneDNN runs this few-channel, full-resolution convolution about 2x faster so
+        # channels-last: oneDNN runs this few-channel, full-resolution convolution 3x faster (2x with the copy)
         learned = torch.relu(self.temporal(x.contiguous(memory_format=torch.channels_last))).contiguous()
         feats = [learned, multiscale_rates(x, self.scales), firing_interval(x)]
         return self.fuse(torch.cat(feats, dim=1))
