@@ -69,16 +69,12 @@ def classical_flow_images(img0: Any, img1: Any, *, algorithm: str = "dis", prese
     if algorithm == "dis":
         if preset not in DIS_PRESETS:
             raise ValueError(f"unknown DIS preset {preset!r}; expected one of {DIS_PRESETS}")
-        code = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-                "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM, "smooth": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
-                "smooth-fast": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}[preset]
+        code = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+                "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST}.get(preset, cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         dis = cv2.DISOpticalFlow_create(code)
-        if preset == "smooth":
-            for key, value in SMOOTH_DIS.items():
-                getattr(dis, f"set{key}")(value)
-        elif preset == "smooth-fast":
-            for key, value in {**SMOOTH_DIS, **SMOOTH_FAST_DIS}.items():
-                getattr(dis, f"set{key}")(value)
+        extra = {"smooth": SMOOTH_DIS, "smooth-fast": {**SMOOTH_DIS, **SMOOTH_FAST_DIS}}.get(preset, {})
+        for key, value in extra.items():  # the two smooth presets: settings on top of OpenCV's medium
+            getattr(dis, f"set{key}")(value)
         if min(a.shape) < 32:  # DIS's default patches need room; shrink them on tiny images
             dis.setPatchSize(4)
             dis.setPatchStride(2)
