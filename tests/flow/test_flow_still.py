@@ -157,3 +157,13 @@ def test_method_defaults():
     assert get_flow_method("classical").still_gate is False and get_flow_method("farneback").still_gate is False
     with pytest.raises(UnknownFlowMethodError):
         get_flow_method("raft")
+
+
+def test_training_loss_uses_the_training_gate_not_the_inference_default(scene):
+    from spikevision.flow.still import TRAINING_GATE
+    from spikevision.flow.train import _gate, load_config
+
+    w0, w1 = scene[15:56], scene[35:76]
+    trained = still_gate_weight(w0, w1, dt=20, gate=TRAINING_GATE)
+    assert not np.array_equal(trained, still_gate_weight(w0, w1, dt=20))   # the two settings differ here
+    np.testing.assert_array_equal(_gate(load_config(None, still_gate=True), w0, w1, 20), trained)

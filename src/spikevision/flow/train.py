@@ -16,7 +16,7 @@ with a fresh optimiser and schedule; a run's own ``last.pt`` takes precedence.
 
 Loss: the RAFT sequence loss, ``sum_i gamma**(N-1-i) * mean |f_i - f_gt|_1``
 over valid pixels; with ``still_gate`` each estimate is first multiplied by the
-sample's static-background gate (:mod:`.still`), as at inference, and the
+sample's static-background gate (:data:`.still.TRAINING_GATE`), as at inference, and the
 validation AEE is measured the same way. Written to ``out_dir``: ``last.pt`` (model, optimiser,
 iteration, best score; every ``checkpoint_every`` iterations, atomically),
 ``best.pt`` (lowest validation AEE on a fixed held-out synthetic set with its
@@ -124,9 +124,9 @@ def _gate(cfg: TrainConfig, w1: np.ndarray, w2: np.ndarray, dt: int) -> np.ndarr
     """``(H, W)`` float32 static-background gate of one sample (ones when ``cfg.still_gate`` is off)."""
     if not cfg.still_gate:
         return np.ones(w1.shape[1:], np.float32)
-    from .still import still_gate_weight
+    from .still import TRAINING_GATE, still_gate_weight
 
-    return still_gate_weight(w1, w2, dt=dt)
+    return still_gate_weight(w1, w2, dt=dt, gate=TRAINING_GATE)
 
 
 def _window(cfg: TrainConfig) -> int:
