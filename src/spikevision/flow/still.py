@@ -89,7 +89,7 @@ def _halves(w0: np.ndarray, w1: np.ndarray, dt: int) -> tuple[np.ndarray, np.nda
     return w0[:h], w1[n - h:]
 
 
-def rate_change(before: Any, after: Any, *, sigma: float = 6.0) -> np.ndarray:
+def rate_change(before: Any, after: Any, *, sigma: float = StillGate.sigma) -> np.ndarray:
     """Local RMS relative change of the firing rate between two runs of frames, ``(H, W)`` float32.
 
     Each pixel's squared relative change is weighted by the smaller of its two
