@@ -68,6 +68,18 @@ def test_extra_photos_join_the_pool():
                                                                     extra_photos=True))[0].shape == (2, 41, 16, 16)
 
 
+def test_more_photos_join_the_pool():
+    pytest.importorskip("sklearn", reason="more_photos reads scikit-learn's sample photos (the train extra)")
+    base = data.image_pool(("camera",), 0)
+    more = data.image_pool(("camera",), 0, False, True)
+    assert len(more) == len(base) + len(data.MORE_PHOTOS)
+    for levels in more[len(base):]:
+        img = levels[0]
+        assert img.shape == (427, 640) and img.dtype == np.float32 and img.std() > 0.05
+    cfg = ReconDataConfig(patch=16, procedural=0, pool=("camera",), more_photos=True)
+    assert make_batch(np.random.default_rng(0), 2, cfg)[0].shape == (2, 41, 16, 16)
+
+
 def test_missing_extra_photo_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(data, "EXTRA_PHOTOS", (("skimage", "data/no_such_photo.png"),))
     with pytest.raises(RuntimeError, match="no_such_photo.png is not in this installation"):
@@ -75,3 +87,14 @@ def test_missing_extra_photo_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(data, "EXTRA_PHOTOS", (("no_such_package_xyz", "a.png"),))
     with pytest.raises(RuntimeError, match="needs the package"):
         data._extra_photos()
+    with pytest.raises(RuntimeError, match=r"needs the package 'no_such_package_xyz' \(install spikevision\[vision\]\)"):
+        data._extra_photos((("no_such_package_xyz", "b.png"),))
+
+
+def test_missing_scikit_learn_names_the_train_extra(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a))
+    with pytest.raises(RuntimeError, match=r"needs the package 'sklearn' \(install spikevision\[train\]\)"):
+        data._extra_photos(data.MORE_PHOTOS)

@@ -53,6 +53,13 @@ EXTRA_PHOTOS = (
     ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
 )
 
+#: scikit-learn's two sample photos (CC BY 2.0, attribution in ``sklearn/datasets/images/README.txt``):
+#: a temple among trees and a flower. Used when ``ReconDataConfig.more_photos`` (needs the ``train`` extra).
+MORE_PHOTOS = (
+    ("sklearn", "datasets/images/china.jpg"),
+    ("sklearn", "datasets/images/flower.jpg"),
+)
+
 
 @dataclass(frozen=True)
 class ReconDataConfig:
@@ -77,6 +84,7 @@ class ReconDataConfig:
     key_frame_fraction: float = 0.0
     max_kink: float = 0.35
     extra_photos: bool = False
+    more_photos: bool = False
 
 
 def _to_gray(img: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -96,21 +104,22 @@ def _to_gray(img: np.ndarray, rng: np.random.Generator | None = None) -> np.ndar
     return np.clip(a, 0, 1)
 
 
-def _extra_photos() -> list[np.ndarray]:
-    """The :data:`EXTRA_PHOTOS` as grey images (a clear error if one is missing)."""
+def _extra_photos(photos: tuple[tuple[str, str], ...] | None = None) -> list[np.ndarray]:
+    """``photos`` (default :data:`EXTRA_PHOTOS`) as grey images (a clear error if one is missing)."""
     import importlib.util
     from pathlib import Path
 
     from PIL import Image
 
     out = []
-    for package, rel in EXTRA_PHOTOS:
+    for package, rel in EXTRA_PHOTOS if photos is None else photos:
         spec = importlib.util.find_spec(package)
         if spec is None or spec.origin is None:
-            raise RuntimeError(f"extra_photos needs the package {package!r} (install spikevision[vision])")
+            extra = "train" if package == "sklearn" else "vision"
+            raise RuntimeError(f"the training photo {rel} needs the package {package!r} (install spikevision[{extra}])")
         path = Path(spec.origin).parent / rel
         if not path.is_file():
-            raise RuntimeError(f"extra_photos: {path} is not in this installation of {package}")
+            raise RuntimeError(f"training photo: {path} is not in this installation of {package}")
         with Image.open(path) as im:
             out.append(_to_gray(np.asarray(im.convert("RGB"))))
     return out
@@ -118,12 +127,12 @@ def _extra_photos() -> list[np.ndarray]:
 
 @lru_cache(maxsize=4)
 def image_pool(
-    names: tuple[str, ...] = POOL_NAMES, procedural: int = 24, extra_photos: bool = False
+    names: tuple[str, ...] = POOL_NAMES, procedural: int = 24, extra_photos: bool = False, more_photos: bool = False
 ) -> tuple[tuple[np.ndarray, ...], ...]:
     """The training images, grey ``float32`` in [0, 1], each as a small pyramid.
 
     Sources: scikit-image's bundled photos (Rec. 709 luma), with ``extra_photos``
-    also :data:`EXTRA_PHOTOS`, and ``procedural`` textures (dead leaves, noise,
+    also :data:`EXTRA_PHOTOS`, with ``more_photos`` also :data:`MORE_PHOTOS`, and ``procedural`` textures (dead leaves, noise,
     gratings, checkers) from :func:`spikevision.sim.make_texture`. Entry ``i`` is
     a tuple of the image zoomed out by the factors :data:`LEVELS` (area filter,
     so no aliasing).
@@ -135,7 +144,9 @@ def image_pool(
 
     imgs = [_to_gray(np.asarray(getattr(d, n)())) for n in names]
     if extra_photos:
-        imgs += _extra_photos()
+        imgs += _extra_photos(EXTRA_PHOTOS)
+    if more_photos:
+        imgs += _extra_photos(MORE_PHOTOS)
     kinds = ("dead_leaves", "dead_leaves", "dead_leaves", "noise", "grating", "checker")
     for i in range(procedural):
         tex = make_texture(kinds[i % len(kinds)], size=(384, 384), seed=10_000 + i).raster
@@ -187,7 +198,7 @@ def make_sample(rng: np.random.Generator, cfg: ReconDataConfig) -> tuple[np.ndar
 def _draw(rng: np.random.Generator, cfg: ReconDataConfig) -> tuple[np.ndarray, np.ndarray]:
     import cv2
 
-    pool = image_pool(cfg.pool, cfg.procedural, cfg.extra_photos)
+    pool = image_pool(cfg.pool, cfg.procedural, cfg.extra_photos, cfg.more_photos)
     p, t = cfg.patch, cfg.window
     tc = (t - 1) / 2
     pc = np.array([(p - 1) / 2, (p - 1) / 2])
