@@ -33,3 +33,8 @@ def test_tfp_scores_the_issue_reference(heldout_dir):
 def test_cnn_keeps_its_measured_score(heldout_dir):
     pytest.importorskip("torch")
     assert _mean_psnr(heldout_dir, "cnn") >= 35.3   # measured 35.38 with the shipped weights
+
+
+def test_snn_keeps_its_measured_score(heldout_dir):
+    pytest.importorskip("spikingjelly")
+    assert _mean_psnr(heldout_dir, "snn") >= 32.75   # measured 32.84 with the shipped weights
