@@ -81,20 +81,28 @@ def test_more_photos_join_the_pool():
 
 
 def test_missing_extra_photo_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(data, "EXTRA_PHOTOS", (("skimage", "data/no_such_photo.png"),))
     with pytest.raises(RuntimeError, match="no_such_photo.png is not in this installation"):
-        data._extra_photos()
-    monkeypatch.setattr(data, "EXTRA_PHOTOS", (("no_such_package_xyz", "a.png"),))
-    with pytest.raises(RuntimeError, match="needs the package"):
-        data._extra_photos()
-    with pytest.raises(RuntimeError, match=r"needs the package 'no_such_package_xyz' \(install spikevision\[vision\]\)"):
-        data._extra_photos((("no_such_package_xyz", "b.png"),))
+        data._package_photos((("skimage", "data/no_such_photo.png"),))
+    with pytest.raises(RuntimeError, match=r"needs the package 'matplotlib' \(install spikevision\[vision\]\)"):
+        _without_package(monkeypatch, "matplotlib")
+        data._package_photos(data.EXTRA_PHOTOS)
+    with pytest.raises(RuntimeError, match=r"needs the package 'no_such_package_xyz' \(install spikevision\[all\]\)"):
+        data._package_photos((("no_such_package_xyz", "b.png"),))
+    # the pool reads the photos through the same check
+    monkeypatch.setattr(data, "EXTRA_PHOTOS", (("skimage", "data/no_such_photo.png"),))
+    data.image_pool.cache_clear()
+    with pytest.raises(RuntimeError, match="no_such_photo.png"):
+        data.image_pool(("camera",), 0, True)
 
 
-def test_missing_scikit_learn_names_the_train_extra(monkeypatch):
+def _without_package(monkeypatch, name):
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "sklearn" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == name else real(n, *a))
+
+
+def test_missing_scikit_learn_names_the_train_extra(monkeypatch):
+    _without_package(monkeypatch, "sklearn")
     with pytest.raises(RuntimeError, match=r"needs the package 'sklearn' \(install spikevision\[train\]\)"):
-        data._extra_photos(data.MORE_PHOTOS)
+        data._package_photos(data.MORE_PHOTOS)

@@ -104,18 +104,23 @@ def _to_gray(img: np.ndarray, rng: np.random.Generator | None = None) -> np.ndar
     return np.clip(a, 0, 1)
 
 
-def _extra_photos(photos: tuple[tuple[str, str], ...] | None = None) -> list[np.ndarray]:
-    """``photos`` (default :data:`EXTRA_PHOTOS`) as grey images (a clear error if one is missing)."""
+#: The install extra that brings each photo's package.
+_EXTRA_OF = {"skimage": "vision", "matplotlib": "vision", "sklearn": "train"}
+
+
+def _package_photos(photos: tuple[tuple[str, str], ...]) -> list[np.ndarray]:
+    """``photos`` ((package, path inside it), as :data:`EXTRA_PHOTOS`) as grey images; a clear
+    error if a package or a file is missing."""
     import importlib.util
     from pathlib import Path
 
     from PIL import Image
 
     out = []
-    for package, rel in EXTRA_PHOTOS if photos is None else photos:
+    for package, rel in photos:
         spec = importlib.util.find_spec(package)
         if spec is None or spec.origin is None:
-            extra = "train" if package == "sklearn" else "vision"
+            extra = _EXTRA_OF.get(package, "all")
             raise RuntimeError(f"the training photo {rel} needs the package {package!r} (install spikevision[{extra}])")
         path = Path(spec.origin).parent / rel
         if not path.is_file():
@@ -132,8 +137,8 @@ def image_pool(
     """The training images, grey ``float32`` in [0, 1], each as a small pyramid.
 
     Sources: scikit-image's bundled photos (Rec. 709 luma), with ``extra_photos``
-    also :data:`EXTRA_PHOTOS`, with ``more_photos`` also :data:`MORE_PHOTOS`, and ``procedural`` textures (dead leaves, noise,
-    gratings, checkers) from :func:`spikevision.sim.make_texture`. Entry ``i`` is
+    also :data:`EXTRA_PHOTOS`, with ``more_photos`` also :data:`MORE_PHOTOS`, and
+    ``procedural`` textures (dead leaves, noise, gratings, checkers) from :func:`spikevision.sim.make_texture`. Entry ``i`` is
     a tuple of the image zoomed out by the factors :data:`LEVELS` (area filter,
     so no aliasing).
     """
@@ -144,9 +149,9 @@ def image_pool(
 
     imgs = [_to_gray(np.asarray(getattr(d, n)())) for n in names]
     if extra_photos:
-        imgs += _extra_photos(EXTRA_PHOTOS)
+        imgs += _package_photos(EXTRA_PHOTOS)
     if more_photos:
-        imgs += _extra_photos(MORE_PHOTOS)
+        imgs += _package_photos(MORE_PHOTOS)
     kinds = ("dead_leaves", "dead_leaves", "dead_leaves", "noise", "grating", "checker")
     for i in range(procedural):
         tex = make_texture(kinds[i % len(kinds)], size=(384, 384), seed=10_000 + i).raster
