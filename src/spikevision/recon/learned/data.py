@@ -132,7 +132,8 @@ def _package_photos(photos: tuple[tuple[str, str], ...]) -> list[np.ndarray]:
 
 @lru_cache(maxsize=4)
 def image_pool(
-    names: tuple[str, ...] = POOL_NAMES, procedural: int = 24, extra_photos: bool = False, more_photos: bool = False
+    names: tuple[str, ...] = POOL_NAMES, procedural: int = 24, extra_photos: bool = False,
+    more_photos: bool = False,
 ) -> tuple[tuple[np.ndarray, ...], ...]:
     """The training images, grey ``float32`` in [0, 1], each as a small pyramid.
 
