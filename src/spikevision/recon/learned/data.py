@@ -139,9 +139,9 @@ def image_pool(
 
     Sources: scikit-image's bundled photos (Rec. 709 luma), with ``extra_photos``
     also :data:`EXTRA_PHOTOS`, with ``more_photos`` also :data:`MORE_PHOTOS`, and
-    ``procedural`` textures (dead leaves, noise, gratings, checkers) from :func:`spikevision.sim.make_texture`. Entry ``i`` is
-    a tuple of the image zoomed out by the factors :data:`LEVELS` (area filter,
-    so no aliasing).
+    ``procedural`` textures (dead leaves, noise, gratings, checkers) from
+    :func:`spikevision.sim.make_texture`. Entry ``i`` is a tuple of the image
+    zoomed out by the factors :data:`LEVELS` (area filter, so no aliasing).
     """
     import cv2
     import skimage.data as d
