@@ -83,8 +83,8 @@ def test_more_photos_join_the_pool():
 def test_missing_extra_photo_is_a_clear_error(monkeypatch):
     with pytest.raises(RuntimeError, match="no_such_photo.png is not in this installation"):
         data._package_photos((("skimage", "data/no_such_photo.png"),))
+    _without_package(monkeypatch, "matplotlib")
     with pytest.raises(RuntimeError, match=r"needs the package 'matplotlib' \(install spikevision\[vision\]\)"):
-        _without_package(monkeypatch, "matplotlib")
         data._package_photos(data.EXTRA_PHOTOS)
     with pytest.raises(RuntimeError, match=r"needs the package 'no_such_package_xyz' \(install spikevision\[all\]\)"):
         data._package_photos((("no_such_package_xyz", "b.png"),))
