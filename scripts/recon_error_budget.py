@@ -44,6 +44,9 @@ def clip_budget(folder: str | Path, method: str) -> list[dict]:
     names = sorted(p.stem for p in (root / "spike").glob("*.dat"))
     if not names:
         raise SystemExit(f"no spike/*.dat in {root}")
+    missing = [n for n in names if not (root / "gt" / f"{n}.png").is_file()]
+    if missing:
+        raise SystemExit(f"no ground truth gt/NAME.png for: {', '.join(missing)}")
     accepted = method_options(method)
     opts = {"window": EVAL_WINDOW}
     if accepted is None or "rate_ratio" in accepted:

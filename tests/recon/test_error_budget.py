@@ -44,6 +44,18 @@ def test_empty_folder_is_a_clear_error(budget, tmp_path):
     (tmp_path / "spike").mkdir()
     with pytest.raises(SystemExit, match="no spike"):
         budget.clip_budget(tmp_path, "tfp")
+    (tmp_path / "spike" / "a.dat").write_bytes(b"\0" * 12_500)
+    with pytest.raises(SystemExit, match="no ground truth gt/NAME.png for: a"):
+        budget.clip_budget(tmp_path, "tfp")
+
+
+def test_truncated_clip_is_a_clear_error(budget, reds_dir, tmp_path):
+    (tmp_path / "spike").mkdir()
+    shutil.copytree(reds_dir / "gt", tmp_path / "gt")
+    data = (reds_dir / "spike" / "clip.dat").read_bytes()
+    (tmp_path / "spike" / "clip.dat").write_bytes(data[: len(data) // 2 + 7])
+    with pytest.raises(ValueError, match="not a multiple of the 12500 bytes"):
+        budget.clip_budget(tmp_path, "tfp")
 
 
 def test_exact_motion_gain_restores_the_network(budget):
