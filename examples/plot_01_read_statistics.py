@@ -26,7 +26,7 @@ print("mean spikes per pixel per frame:", round(stream.mean_rate(), 4))
 frames = np.asarray(stream)
 rate = frames.mean(axis=0)  # spikes per pixel per frame
 
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), layout="constrained")
 axes[0].imshow(frames[50], cmap="gray", interpolation="nearest")
 axes[0].set_title("one binary frame (50)")
 im = axes[1].imshow(rate, cmap="magma")
@@ -38,5 +38,4 @@ axes[2].set_ylabel("spikes per pixel")
 axes[2].set_title("activity over time")
 for ax in axes[:2]:
     ax.axis("off")
-fig.tight_layout()
 plt.show()

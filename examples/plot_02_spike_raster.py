@@ -22,7 +22,7 @@ rate = frames.mean(axis=0)
 order = np.argsort(rate, axis=None)
 picks = [np.unravel_index(order[int(q * (order.size - 1))], rate.shape) for q in np.linspace(0.02, 0.98, 8)]
 
-fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [1, 2]})
+fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [1, 2]}, layout="constrained")
 ax0.imshow(rate, cmap="gray")
 for i, (r, c) in enumerate(picks):
     ax0.plot(c, r, "o", ms=6, mfc="none", mec=plt.cm.viridis(i / 7))
@@ -34,5 +34,4 @@ for i, (r, c) in enumerate(picks):
 ax1.set_yticks(range(1, 9), [f"({r},{c}) {rate[r, c]:.2f}" for r, c in picks])
 ax1.set_xlabel("frame (1 frame = 50 µs at 20 kHz)")
 ax1.set_title("spike raster: pixel (row, col) and its rate")
-fig.tight_layout()
 plt.show()

@@ -23,7 +23,7 @@ frames = np.asarray(stream)
 gt = scene.intensity(60)
 tfp = reconstruct(stream, method="tfp", at=60)
 
-fig, axes = plt.subplots(1, 4, figsize=(13, 2.8))
+fig, axes = plt.subplots(1, 4, figsize=(13, 2.8), layout="constrained")
 for ax, img, title in zip(
     axes,
     [gt, frames[60], frames[40:81].sum(0), tfp],
@@ -32,5 +32,4 @@ for ax, img, title in zip(
     ax.imshow(img, cmap="gray")
     ax.set_title(title)
     ax.axis("off")
-fig.tight_layout()
 plt.show()

@@ -23,7 +23,7 @@ methods = ["tfp", "tfi", "tfstp", "atfi", "cnn"]
 images = {m: reconstruct(stream, method=m, at=smp.gt_frame) for m in methods}
 
 # %%
-fig, axes = plt.subplots(2, 3, figsize=(12, 5.2))
+fig, axes = plt.subplots(2, 3, figsize=(12, 5.2), layout="constrained")
 axes = axes.ravel()
 axes[0].imshow(gt, cmap="gray", vmin=0, vmax=1)
 axes[0].set_title("ground truth")
@@ -33,5 +33,4 @@ for ax, m in zip(axes[1:], methods):
     ax.set_title(f"{m}: {psnr(img, gt, data_range=1.0):.2f} dB, SSIM {ssim(img, gt, data_range=1.0):.3f}")
 for ax in axes:
     ax.axis("off")
-fig.tight_layout()
 plt.show()

@@ -28,7 +28,7 @@ panels["ATFI (adaptive)"] = reconstruct(stream, method="atfi", at=t)
 # %%
 # A crop shows the difference best.
 crop = (slice(60, 190), slice(120, 330))
-fig, axes = plt.subplots(1, 5, figsize=(15, 2.8))
+fig, axes = plt.subplots(1, 5, figsize=(15, 2.8), layout="constrained")
 axes[0].imshow(gt[crop], cmap="gray", vmin=0, vmax=1)
 axes[0].set_title("ground truth")
 for ax, (name, img) in zip(axes[1:], panels.items()):
@@ -36,5 +36,4 @@ for ax, (name, img) in zip(axes[1:], panels.items()):
     ax.set_title(f"{name}\n{psnr(img, gt, data_range=1.0):.2f} dB")
 for ax in axes:
     ax.axis("off")
-fig.tight_layout()
 plt.show()

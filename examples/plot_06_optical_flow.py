@@ -26,7 +26,7 @@ for m, f in flows.items():
 # %%
 # One fixed colour scale (`max_flow`, px) for both, so the colours compare.
 image = reconstruct(stream, method="atfi", at=t0)
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.2))
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.2), layout="constrained")
 for ax, (m, f) in zip(axes, flows.items()):
     ax.imshow(flow_with_legend(f, max_flow=6.0))
     ax.set_title(f"{m} (colour radius 6 px)")
@@ -34,5 +34,4 @@ axes[2].imshow(flow_arrows(image, flows["spikeflow"], step=20))
 axes[2].set_title("spikeflow, arrows at true length")
 for ax in axes:
     ax.axis("off")
-fig.tight_layout()
 plt.show()

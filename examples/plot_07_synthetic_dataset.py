@@ -22,7 +22,7 @@ items = synthetic_flow_items(tmp.name, dt=20)
 print(len(items), "flow items:", [(it.scene, it.t0) for it in items])
 
 # %%
-fig, axes = plt.subplots(len(items), 3, figsize=(9, 3 * len(items)), squeeze=False)
+fig, axes = plt.subplots(len(items), 3, figsize=(9, 3 * len(items)), squeeze=False, layout="constrained")
 for row, item in zip(axes, items):
     stream, gt_flow, valid = read_synthetic_item(tmp.name, item)
     est = estimate_flow(stream, t0=item.t0, dt=item.dt, method="classical")
@@ -35,6 +35,5 @@ for row, item in zip(axes, items):
     row[2].set_title(f"classical, AEE {aee(est, gt_flow, mask=valid):.2f} px")
     for ax in row:
         ax.axis("off")
-fig.tight_layout()
 plt.show()
 tmp.cleanup()

@@ -27,12 +27,11 @@ methods = ["spiking_jscc", "separate_ideal"]
 out = {(m, s): send(window, snr_db=s, method=m, seed=1) for m in methods for s in snrs}
 
 # %%
-fig, axes = plt.subplots(2, len(snrs), figsize=(14, 4.8))
+fig, axes = plt.subplots(2, len(snrs), figsize=(14, 4.8), layout="constrained")
 for i, m in enumerate(methods):
     for j, s in enumerate(snrs):
         img = out[m, s]
         axes[i, j].imshow(img, cmap="gray", vmin=0, vmax=1)
         axes[i, j].set_title(f"{m}, {s} dB: {psnr(img, gt, data_range=1.0):.1f} dB")
         axes[i, j].axis("off")
-fig.tight_layout()
 plt.show()

@@ -25,7 +25,7 @@ print("mean rate:", round(stream.mean_rate(), 3), "spikes per pixel per frame")
 # Each reconstruction is divided by its own mean for display and scoring, as
 # exposure differs between methods at this light level.
 methods = ["tfp", "tfi", "atfi", "cnn"]
-fig, axes = plt.subplots(1, len(methods) + 1, figsize=(15, 3.2))
+fig, axes = plt.subplots(1, len(methods) + 1, figsize=(15, 3.2), layout="constrained")
 axes[0].imshow(photo, cmap="gray")
 axes[0].set_title("scene")
 for ax, m in zip(axes[1:], methods):
@@ -35,5 +35,4 @@ for ax, m in zip(axes[1:], methods):
     ax.set_title(f"{m}: NIQE {niqe(img, data_range=1.0):.1f}, {psnr(img, photo, data_range=1.0):.1f} dB")
 for ax in axes:
     ax.axis("off")
-fig.tight_layout()
 plt.show()

@@ -19,7 +19,7 @@ ramp = np.tile(np.linspace(0, 1, 200, dtype=np.float32), (60, 1))  # (60, 200), 
 presets = {"ideal": IDEAL_PRESET, "REDS": REDS_PRESET, "noisy": NOISY_PRESET}
 print(dataclasses.replace(REDS_PRESET))
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.4), layout="constrained")
 for name, settings in presets.items():
     rate = simulate(ramp, settings=settings, n_frames=400, seed=0).to_numpy().mean(axis=(0, 1))
     axes[0].plot(ramp[0], rate, label=name)
@@ -32,5 +32,4 @@ noisy = simulate(ramp, settings=NOISY_PRESET, n_frames=41, seed=0).to_numpy().me
 axes[1].imshow(noisy, cmap="gray", aspect="auto")
 axes[1].set_title("noisy preset: 41-frame rate (hot and dead pixels visible)")
 axes[1].axis("off")
-fig.tight_layout()
 plt.show()
