@@ -61,8 +61,10 @@ class DetectorSettings:
         Background update factors per window for background / foreground cells.
     k_sigma:
         Foreground when the change exceeds ``k_sigma`` residual spreads ...
-    min_contrast:
-        ... and at least this many spikes per pixel per frame.
+    min_contrast, relative_contrast:
+        ... and at least ``max(min_contrast, relative_contrast x`` the
+        background's median rate``)`` spikes per pixel per frame (so the test
+        scales with the scene's brightness: dim scenes have small contrasts).
     noise_floor:
         Smallest residual spread (rate units) a cell may have.
     merge:
@@ -100,8 +102,9 @@ class DetectorSettings:
     alpha: float = 0.15
     alpha_foreground: float = 0.005
     k_sigma: float = 3.0
-    min_contrast: float = 0.04
-    noise_floor: float = 0.01
+    min_contrast: float = 0.01
+    relative_contrast: float = 0.15
+    noise_floor: float = 0.005
     merge: int = 1
     min_cells: int = 6
     tolerance: tuple[int, int] = (2, 1)
@@ -126,6 +129,7 @@ class DetectorSettings:
                 raise ValueError(f"{name} must be in [0, 1], got {v}")
         check_positive_float(self.k_sigma, "k_sigma", allow_zero=True)
         check_positive_float(self.min_contrast, "min_contrast", allow_zero=True)
+        check_positive_float(self.relative_contrast, "relative_contrast", allow_zero=True)
         check_positive_float(self.noise_floor, "noise_floor")
         check_positive_int(self.merge, "merge", allow_zero=True)
         check_positive_int(self.min_cells, "min_cells")
@@ -284,7 +288,8 @@ class BackgroundModel:
         if rate.shape != self.mean.shape:
             raise ValueError(f"cell-rate map shape changed from {self.mean.shape} to {rate.shape}")
         ex = self.excess(rate, tolerance)
-        thresh = np.maximum(s.k_sigma * self.spread, s.min_contrast)
+        floor = max(s.min_contrast, s.relative_contrast * float(np.median(self.mean)))
+        thresh = np.maximum(s.k_sigma * self.spread, np.float32(floor))
         fg = ex > thresh
         if self.seen <= s.warmup:
             fg[:] = False
