@@ -321,8 +321,8 @@ class BackgroundModel:
                      np.where(own, np.float32(s.alpha * s.slow_factor), np.float32(s.alpha)))
         a[self.still >= s.absorb_after] = s.ghost_alpha
         self.mean += a * (rate - self.mean)
-        bgc = ~fg
-        self.spread[bgc] += s.alpha * (np.minimum(ex[bgc], 3 * thresh[bgc]) - self.spread[bgc])
+        learn = np.where(fg, np.float32(0), np.float32(s.alpha))
+        self.spread += learn * (np.minimum(ex, 3 * thresh) - self.spread)
         np.maximum(self.spread, s.noise_floor, out=self.spread)
         self.prev = rate
         self.seen += 1

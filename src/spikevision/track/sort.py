@@ -81,50 +81,72 @@ class TrackerSettings:
 
 
 class KalmanBox:
-    """Constant-velocity Kalman filter of one box ``[cx, cy, w, h]`` (px), time in spike frames."""
+    """Constant-velocity Kalman filter of one box ``[cx, cy, w, h]`` (px), time in spike frames.
+
+    The model is separable: centre x and y each follow a constant-velocity
+    filter with state ``(position, velocity)``; width and height each a random
+    walk. The four small filters are kept in plain floats (a 6 x 6 matrix
+    filter gives the same numbers, at several times the cost for such sizes).
+    ``x`` is the state ``[cx, cy, w, h, vx, vy]``.
+    """
 
     def __init__(self, box: np.ndarray, time: float, settings: TrackerSettings) -> None:
         x, y, w, h = (float(v) for v in box[:4])
-        self.x = np.array([x + w / 2, y + h / 2, w, h, 0.0, 0.0])
-        self.P = np.diag([settings.meas_pos ** 2, settings.meas_pos ** 2, settings.meas_size ** 2,
-                          settings.meas_size ** 2, 0.5 ** 2, 0.5 ** 2])
-        self.time = float(time)
         self.s = settings
-        self._R = np.diag([settings.meas_pos ** 2] * 2 + [settings.meas_size ** 2] * 2)
+        mp, ms = settings.meas_pos ** 2, settings.meas_size ** 2
+        # per axis: [position, velocity, P_pp, P_pv, P_vv]
+        self._ax = [[x + w / 2, 0.0, mp, 0.0, 0.25], [y + h / 2, 0.0, mp, 0.0, 0.25]]
+        # per size: [value, variance]
+        self._sz = [[w, ms], [h, ms]]
+        self.time = float(time)
+
+    @property
+    def x(self) -> np.ndarray:
+        """State ``[cx, cy, w, h, vx, vy]`` at the filter's time."""
+        ax, sz = self._ax, self._sz
+        return np.array([ax[0][0], ax[1][0], sz[0][0], sz[1][0], ax[0][1], ax[1][1]])
+
+    def _moved(self, dt: float) -> tuple[list, list]:
+        q = self.s.accel ** 2
+        a = abs(dt)
+        qpp, qpv, qvv = q * a ** 4 / 4, q * a ** 3 / 2, q * a * a
+        qs = (self.s.size_noise * a) ** 2
+        ax = [[p + v * dt, v, ppp + 2 * dt * ppv + dt * dt * pvv + qpp, ppv + dt * pvv + qpv, pvv + qvv]
+              for p, v, ppp, ppv, pvv in self._ax]
+        sz = [[val, var + qs] for val, var in self._sz]
+        return ax, sz
 
     def predicted(self, time: float) -> tuple[np.ndarray, np.ndarray]:
-        """State and covariance at ``time`` (without changing the filter)."""
-        dt = float(time) - self.time
-        F = np.eye(6)
-        F[0, 4] = F[1, 5] = dt
-        q = self.s.accel ** 2
-        adt = abs(dt)
-        qpp, qpv, qvv = q * adt ** 4 / 4, q * adt ** 3 / 2, q * adt ** 2
-        qs = (self.s.size_noise * adt) ** 2
-        Q = np.array([[qpp, 0, 0, 0, qpv, 0], [0, qpp, 0, 0, 0, qpv], [0, 0, qs, 0, 0, 0],
-                      [0, 0, 0, qs, 0, 0], [qpv, 0, 0, 0, qvv, 0], [0, qpv, 0, 0, 0, qvv]])
-        return F @ self.x, F @ self.P @ F.T + Q
+        """State ``[cx, cy, w, h, vx, vy]`` and its variances at ``time`` (the filter is not changed)."""
+        ax, sz = self._moved(float(time) - self.time)
+        state = np.array([ax[0][0], ax[1][0], sz[0][0], sz[1][0], ax[0][1], ax[1][1]])
+        var = np.array([ax[0][2], ax[1][2], sz[0][1], sz[1][1], ax[0][4], ax[1][4]])
+        return state, var
 
     def predict(self, time: float) -> None:
         """Move the filter to ``time``."""
-        self.x, self.P = self.predicted(time)
+        self._ax, self._sz = self._moved(float(time) - self.time)
         self.time = float(time)
 
     def update(self, box: np.ndarray) -> None:
         """Correct with a measured box ``[x, y, w, h]`` (top-left corner) at the filter's time."""
         x, y, w, h = (float(v) for v in box[:4])
-        z = np.array([x + w / 2, y + h / 2, w, h])
-        P = self.P
-        S = P[:4, :4] + self._R                      # H = [I 0]: H P H^T = P[:4, :4]
-        K = np.linalg.solve(S, P[:4, :]).T            # P H^T S^-1 (S symmetric)
-        self.x = self.x + K @ (z - self.x[:4])
-        self.P = P - K @ P[:4, :]
-        self.x[2] = max(self.x[2], 1.0)
-        self.x[3] = max(self.x[3], 1.0)
+        r_pos, r_size = self.s.meas_pos ** 2, self.s.meas_size ** 2
+        for st, z in zip(self._ax, (x + w / 2, y + h / 2)):
+            p, v, ppp, ppv, pvv = st
+            sden = ppp + r_pos
+            kp, kv = ppp / sden, ppv / sden
+            e = z - p
+            st[:] = [p + kp * e, v + kv * e, (1 - kp) * ppp, (1 - kp) * ppv, pvv - kv * ppv]
+        for st, z in zip(self._sz, (w, h)):
+            val, var = st
+            k = var / (var + r_size)
+            st[:] = [max(val + k * (z - val), 1.0), (1 - k) * var]
 
     def box(self) -> np.ndarray:
         """``[x, y, w, h]`` (top-left corner), px."""
-        cx, cy, w, h = self.x[:4]
+        (cx, _, _, _, _), (cy, _, _, _, _) = self._ax
+        (w, _), (h, _) = self._sz
         return np.array([cx - w / 2, cy - h / 2, w, h])
 
 
