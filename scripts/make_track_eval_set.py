@@ -125,7 +125,7 @@ class EvalScene:
             else:
                 t_c = t_c + rng.uniform(-25, 25)  # the pair meets near the same place and time
             # position at t = 0 such that the path passes `cross` at t_c
-            p0 = cross - v * t_c - 0.5 * acc * t_c ** 2 - np.array([w_o, h_o]) / 2 * 0
+            p0 = cross - v * t_c - 0.5 * acc * t_c ** 2
             tex = _load_gray(str(rng.choice(OBJECT_TEXTURES)))
             self.objects.append(_Object(rng, tex, bool(rng.random() < 0.5), p0, v, acc, w_o, h_o,
                                         str(rng.choice(["ellipse", "rounded"]))))
@@ -158,14 +158,14 @@ class EvalScene:
         for f in frames:
             front = np.full((self.h, self.w), -1)
             full = {}
-            cam = self._cam(float(f))
             for k, o, c, a in self._layers(float(f)):
                 inside = a > 0.5
                 front[inside] = k
                 full[k] = (o, c)
             for k, (o, c) in full.items():
                 # the object's whole extent, also outside the image
-                total = math.pi / 4 * o.w * o.h if o.kind == "ellipse" else o.w * o.h - (4 - math.pi) * (0.3 * min(o.w, o.h)) ** 2
+                corner = (4 - math.pi) * (0.3 * min(o.w, o.h)) ** 2
+                total = math.pi / 4 * o.w * o.h if o.kind == "ellipse" else o.w * o.h - corner
                 x0, y0 = c[0] - o.w / 2, c[1] - o.h / 2
                 x1, y1 = min(c[0] + o.w / 2, self.w), min(c[1] + o.h / 2, self.h)
                 x0, y0 = max(x0, 0.0), max(y0, 0.0)
@@ -174,7 +174,6 @@ class EvalScene:
                 vis = float((front == k).sum()) / total
                 rows.append((int(f) + 1, int(k) + 1, x0, y0, x1 - x0, y1 - y0, 1.0 if vis >= 0.25 else 0.0, 1.0,
                              min(vis, 1.0), -1.0))
-            del cam
         return np.asarray(rows, np.float64).reshape(-1, 10)
 
 

@@ -82,3 +82,18 @@ def test_detect_cells_boxes_and_empty():
     fg[8, 8] = True           # a lone cell, dropped by min_cells
     b = detect_cells(fg, cell=(4, 8), shape=(40, 80), merge=1, min_cells=4)
     np.testing.assert_array_equal(b, [[24, 8, 24, 8, 1.0]])
+
+
+def test_grow_objects_recovers_the_rest_of_a_bright_object():
+    from spikevision.track import grow_objects
+
+    rate = np.full((20, 20), 0.3, np.float32)
+    rate[5:10, 5:12] = 0.8                 # a bright object ...
+    fg = np.zeros((20, 20), bool)
+    fg[5:10, 5:7] = True                   # ... of which only the leading edge changed
+    bg = rate.copy()
+    bg[fg] = 0.3
+    grown = grow_objects(fg, rate, bg, grow=6, ring=2, contrast=0.05)
+    assert grown[5:10, 5:12].all() and grown.sum() == 35
+    assert grow_objects(fg, rate, bg, grow=0, ring=2, contrast=0.05) is fg
+    assert not grow_objects(np.zeros_like(fg), rate, bg, grow=3, ring=2, contrast=0.05).any()

@@ -114,7 +114,8 @@ def _sequence_data(gt: np.ndarray, tr: np.ndarray, frames: Sequence[int]) -> dic
 def _summary(clear: dict, ident: dict, hota: dict) -> dict:
     return {
         "MOTA": float(clear["MOTA"]), "MOTP": float(clear["MOTP"]), "IDF1": float(ident["IDF1"]),
-        "HOTA": float(np.mean(hota["HOTA"])), "DetA": float(np.mean(hota["DetA"])), "AssA": float(np.mean(hota["AssA"])),
+        "HOTA": float(np.mean(hota["HOTA"])), "DetA": float(np.mean(hota["DetA"])),
+        "AssA": float(np.mean(hota["AssA"])),
         "IDSW": int(clear["IDSW"]), "FP": int(clear["CLR_FP"]), "FN": int(clear["CLR_FN"]), "TP": int(clear["CLR_TP"]),
         "MT": int(clear["MT"]), "ML": int(clear["ML"]), "Frag": int(clear["Frag"]),
         "gt_boxes": int(clear["CLR_TP"] + clear["CLR_FN"]),

@@ -17,11 +17,11 @@
 from __future__ import annotations
 
 from .api import DEFAULT_EVERY, METHODS, Tracks, TrackSettings, track
-from .detect import BackgroundModel, DetectorSettings, cell_rates, detect_cells
+from .detect import BackgroundModel, DetectorSettings, cell_rates, detect_cells, grow_objects
 from .sort import KalmanBox, Tracker, TrackerSettings, match
 
 __all__ = [
     "track", "Tracks", "TrackSettings", "METHODS", "DEFAULT_EVERY",
-    "DetectorSettings", "BackgroundModel", "cell_rates", "detect_cells",
+    "DetectorSettings", "BackgroundModel", "cell_rates", "detect_cells", "grow_objects",
     "TrackerSettings", "Tracker", "KalmanBox", "match",
 ]

@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .._checks import check_positive_float, check_positive_int
-from .detect import BackgroundModel, DetectorSettings, cell_rates, detect_cells
+from .detect import BackgroundModel, DetectorSettings, cell_rates, detect_cells, grow_objects
 from .sort import Tracker, TrackerSettings
 
 __all__ = ["Tracks", "TrackSettings", "track", "METHODS", "DEFAULT_EVERY"]
@@ -165,6 +165,10 @@ def _classical(stream: Any, settings: TrackSettings, *, every: int, progress: bo
         for s0 in starts:
             rate = cell_rates(stream, s0, s0 + d.window, cell=d.cell)
             fg, score = bg.update(rate)
+            if d.grow:
+                floor = max(d.min_contrast, d.relative_contrast * float(np.median(bg.mean)))
+                fg = grow_objects(fg, rate, bg.mean, grow=d.grow, ring=d.ring, contrast=d.grow_contrast * floor,
+                                  merge=d.merge)
             dets = detect_cells(fg, score, cell=d.cell, shape=(h, w), merge=d.merge, min_cells=d.min_cells)
             tc = s0 + (d.window - 1) / 2.0
             trk.step(dets, time=tc)
@@ -244,3 +248,4 @@ def track(
         raise TypeError(f"settings must be a TrackSettings, got {type(settings).__name__}")
     stream = as_stream(spikes)
     return METHODS[method](stream, settings, every=every, progress=progress)
+

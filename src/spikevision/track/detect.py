@@ -41,7 +41,7 @@ import numpy as np
 
 from .._checks import check_positive_float, check_positive_int
 
-__all__ = ["DetectorSettings", "BackgroundModel", "cell_rates", "detect_cells"]
+__all__ = ["DetectorSettings", "BackgroundModel", "cell_rates", "detect_cells", "grow_objects"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,13 @@ class DetectorSettings:
         of it, and is not left in the background as a ghost.
     protect:
         Cells within this many cells of the foreground are updated slowly too.
+    grow, ring, grow_contrast:
+        Off by default (``grow = 0``). Otherwise each group of foreground cells
+        is extended by up to ``grow`` cells over connected cells that are
+        brighter (or darker, as the group) than the rates in a ``ring`` of cells
+        around it by ``grow_contrast`` times the contrast floor
+        (:func:`grow_objects`): it recovers slow objects partly learned as
+        background, but also grows into bright/dark parts of a textured background.
     warmup:
         Windows used to learn the background before anything is reported.
     """
@@ -115,6 +122,9 @@ class DetectorSettings:
     bootstrap: int = 600
     protect: int = 1
     warmup: int = 2
+    grow: int = 0
+    ring: int = 2
+    grow_contrast: float = 2.0
 
     def __post_init__(self) -> None:
         check_positive_int(self.window, "window")
@@ -134,10 +144,14 @@ class DetectorSettings:
         check_positive_int(self.merge, "merge", allow_zero=True)
         check_positive_int(self.min_cells, "min_cells")
         check_positive_int(self.warmup, "warmup", allow_zero=True)
+        check_positive_int(self.grow, "grow", allow_zero=True)
+        check_positive_int(self.ring, "ring")
+        check_positive_float(self.grow_contrast, "grow_contrast", allow_zero=True)
         if len(self.tolerance) != 2:
             raise ValueError(f"tolerance must be (rows, cols), got {self.tolerance!r}")
-        object.__setattr__(self, "tolerance", (check_positive_int(self.tolerance[0], "tolerance rows", allow_zero=True),
-                                               check_positive_int(self.tolerance[1], "tolerance cols", allow_zero=True)))
+        tol = (check_positive_int(self.tolerance[0], "tolerance rows", allow_zero=True),
+               check_positive_int(self.tolerance[1], "tolerance cols", allow_zero=True))
+        object.__setattr__(self, "tolerance", tol)
         check_positive_int(self.absorb_after, "absorb_after")
         if not 0 <= float(self.ghost_alpha) <= 1:
             raise ValueError(f"ghost_alpha must be in [0, 1], got {self.ghost_alpha!r}")
@@ -327,6 +341,52 @@ class BackgroundModel:
         self.prev = rate
         self.seen += 1
         return fg, (ex / self.spread).astype(np.float32)
+
+
+def grow_objects(fg: np.ndarray, rate: np.ndarray, background: np.ndarray, *, grow: int, ring: int,
+                 contrast: float, merge: int = 1) -> np.ndarray:
+    """Extend each group of foreground cells over the neighbouring cells that look like the same object.
+
+    An object is brighter or darker than what surrounds it. Around each group
+    (its box grown by ``grow`` cells) the cells whose current rate lies beyond
+    the surroundings' range (10th-90th percentile of the rates in a ``ring``
+    of cells around that box) by ``contrast``, on the group's side (brighter or
+    darker than the background), and that connect to the group, join it. This
+    recovers the parts of a slow object that the background model has learned
+    (it overlaps itself for long). Returns the grown mask ``(Hc, Wc)`` bool.
+    """
+    from scipy import ndimage
+
+    if grow <= 0 or not fg.any():
+        return fg
+    hc, wc = fg.shape
+    labels, n = ndimage.label(_box_max(fg, merge, merge) if merge > 0 else fg)
+    out = fg.copy()
+    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is None:
+            continue
+        comp = (labels == i) & fg
+        if not comp.any():
+            continue
+        sign = 1.0 if float(np.mean(rate[comp] - background[comp])) > 0 else -1.0
+        r0, r1 = max(sl[0].start - grow, 0), min(sl[0].stop + grow, hc)
+        c0, c1 = max(sl[1].start - grow, 0), min(sl[1].stop + grow, wc)
+        q0, q1 = max(r0 - ring, 0), min(r1 + ring, hc)
+        p0, p1 = max(c0 - ring, 0), min(c1 + ring, wc)
+        outer = rate[q0:q1, p0:p1]
+        inner = np.zeros(outer.shape, bool)
+        inner[r0 - q0:r1 - q0, c0 - p0:c1 - p0] = True
+        around = outer[~inner]
+        if around.size < 8:
+            continue
+        lo, hi = np.percentile(around, [10, 90])
+        reg = rate[r0:r1, c0:c1]
+        like = reg > hi + contrast if sign > 0 else reg < lo - contrast
+        seed = comp[r0:r1, c0:c1]
+        lab, _ = ndimage.label(like | seed)
+        keep = np.unique(lab[seed])
+        out[r0:r1, c0:c1] |= np.isin(lab, keep[keep > 0])
+    return out
 
 
 def detect_cells(fg: np.ndarray, score: np.ndarray | None = None, *, cell: tuple[int, int], shape: tuple[int, int],
