@@ -10,8 +10,9 @@ from .options import dat_options, open_stream
 
 
 def _methods() -> list[str]:
-    # the methods table lives in the library; its names are known without importing numpy-heavy parts
-    return ["classical"]
+    from ..track.api import METHODS
+
+    return sorted(METHODS)
 
 
 def register(group: click.Group) -> None:

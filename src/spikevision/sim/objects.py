@@ -22,7 +22,7 @@ seen (inside the image and in front). Rows with visibility below
 MOTChallenge convention).
 
 >>> from spikevision.sim.objects import track_scene, object_boxes
->>> sc = track_scene(seed=0, height=64, width=96, n_objects=2, size=(12, 20))
+>>> sc = track_scene(seed=0, height=64, width=96, n_objects=2, size=(12, 20), duration=100)
 >>> object_boxes(sc, 50.0).shape   # id, x, y, w, h, visibility
 (2, 6)
 """

@@ -234,9 +234,12 @@ def track(
 
     Examples
     --------
-    >>> from spikevision.sim.objects import track_scene, simulate_track_scene  # doctest: +SKIP
-    >>> res = track(stream, every=10)                                            # doctest: +SKIP
-    >>> res.to_mot()[:2]                                                         # doctest: +SKIP
+    >>> from spikevision.sim import simulate
+    >>> from spikevision.sim.objects import track_scene
+    >>> stream = simulate(track_scene(seed=0, n_objects=2), n_frames=300, seed=0)
+    >>> res = track(stream, every=10)
+    >>> res.rows.shape[1], int(res.rows[0, 0]) % 10
+    (7, 0)
     """
     from ..stream import as_stream
 
