@@ -23,7 +23,6 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 
 
 def _timed(fn, repeats: int) -> tuple[float, float]:
