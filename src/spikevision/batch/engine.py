@@ -79,7 +79,9 @@ def _local_cluster(n_workers: int, threads: int, gpus: list[str]) -> Any:
         import psutil
 
         memory = int(psutil.virtual_memory().total // n_workers)
-    base = {"nthreads": 1, "host": "127.0.0.1", "dashboard": False, "silence_logs": logging.ERROR,
+    # Every server (scheduler, nannies, workers, their HTTP health routes) listens on loopback only.
+    base = {"nthreads": 1, "host": "127.0.0.1", "dashboard": False, "dashboard_address": "127.0.0.1:0",
+            "silence_logs": logging.ERROR,
             "memory_limit": memory if memory else "auto"}
     env = thread_environment(threads)
     workers = {}
@@ -90,7 +92,7 @@ def _local_cluster(n_workers: int, threads: int, gpus: list[str]) -> Any:
             opts["resources"] = {"GPU": 1}
         workers[i] = {"cls": Nanny, "options": opts}
     scheduler = {"cls": Scheduler, "options": {"host": "127.0.0.1", "port": 0, "dashboard": False,
-                                               "dashboard_address": None}}
+                                               "dashboard_address": "127.0.0.1:0"}}
     return SpecCluster(workers=workers, scheduler=scheduler, silence_logs=logging.ERROR, name="spikevision-batch")
 
 
@@ -136,7 +138,10 @@ def connect(*, workers: int, threads: int, gpus: list[str], address: str | None,
         except TimeoutError:
             raise BatchError(f"the Dask cluster at {address} has no worker (waited {timeout_s:g} s)") from None
         if gpus:
-            info = client.scheduler_info(n_workers=-1)["workers"]
+            try:
+                info = client.scheduler_info(n_workers=-1)["workers"]
+            except TypeError:  # distributed before 2025 lists every worker without being asked
+                info = client.scheduler_info()["workers"]
             if not any(w.get("resources", {}).get("GPU", 0) >= 1 for w in info.values()):
                 raise BatchError(f"no worker of {address} offers a GPU: start them with "
                                  "`dask worker ADDRESS --nthreads 1 --resources GPU=1` (one per GPU)")

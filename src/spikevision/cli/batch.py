@@ -234,7 +234,8 @@ def register(group: click.Group) -> None:
         t0 = time.perf_counter()
         try:
             rows = run(job, inputs, out_dir, workers=workers, address=address, gpus=gpus,
-                       threads_per_worker=threads_per_worker, retry_errors=retry_errors, progress=not quiet)
+                       threads_per_worker=threads_per_worker, retry_errors=retry_errors,
+                       progress=not (quiet or as_json))
         except KeyboardInterrupt:
             click.echo(f"\ninterrupted: finished inputs are in {Path(out_dir) / 'manifest.jsonl'}; "
                        "run the same command again to resume", err=True)
