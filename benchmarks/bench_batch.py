@@ -152,8 +152,10 @@ def run_batch(data: Path, out: Path, workers: int, *, height: int, width: int, a
     start = min(r["started"] for r in rows)
     end = max(r["started"] + r["seconds"] for r in rows)
     busy = sum(r["seconds"] for r in rows)
+    cpu = sum(r["cpu_seconds"] for r in rows)
     return {"workers": workers, "inputs": len(rows), "span_s": end - start, "wall_s": wall,
             "throughput": len(rows) / (end - start), "task_s_mean": busy / len(rows),
+            "cpu_s_per_input": cpu / len(rows), "cores_obtained": cpu / (end - start),
             "load_before": load0, "load_after": os.getloadavg()[0]}
 
 
@@ -209,6 +211,12 @@ def main() -> None:
     print(f"throughput, median of {args.repeats}: 1 worker {t1:.3f} inputs/s, 2 workers {t2:.3f} inputs/s")
     print(f"2-worker / 1-worker ratio per repeat: {', '.join(f'{x:.2f}' for x in ratios)}; "
           f"median {statistics.median(ratios):.2f}; ratio of medians {t2 / t1:.2f}")
+    per_core = [(b["throughput"] / b["cores_obtained"]) / (a["throughput"] / a["cores_obtained"])
+                 for a, b in zip(results[1], results[2])]
+    got1 = ", ".join(f"{r['cores_obtained']:.2f}" for r in results[1])
+    got2 = ", ".join(f"{r['cores_obtained']:.2f}" for r in results[2])
+    print(f"CPU cores the workers obtained, 1 worker: {got1}; 2 workers: {got2}")
+    print(f"throughput per obtained core, 2 workers / 1 worker: {', '.join(f'{x:.2f}' for x in per_core)}")
     print(f"ceiling (cores 2 busy loops get / cores 1 gets) per repeat: {', '.join(f'{x:.2f}' for x in ceilings)}; "
           f"batch ratio / ceiling, median: {statistics.median(r / c for r, c in zip(ratios, ceilings)):.2f}")
 

@@ -50,10 +50,10 @@ def _carried(prev: dict | None, job: Job, size: int | None, mtime: int | None, o
     if prev.get("size") != size or prev.get("mtime_ns") != mtime:
         return None
     if prev["status"] == "error":
-        return None if retry_errors else {**prev, "seconds": 0.0, "started": None}
+        return None if retry_errors else {**prev, "seconds": 0.0, "cpu_seconds": 0.0, "started": None}
     outputs = prev.get("outputs") or []
     if outputs and all((outdir / o).is_file() for o in outputs):
-        return {**prev, "status": "skipped", "seconds": 0.0, "started": None, "error": None}
+        return {**prev, "status": "skipped", "seconds": 0.0, "cpu_seconds": 0.0, "started": None, "error": None}
     return None
 
 
@@ -135,7 +135,7 @@ def run(job: Job, inputs: Sequence[str | os.PathLike] | str | os.PathLike, out: 
     Returns:
         One dict per input, in input order: ``input`` (absolute path), ``status``
         (``ok``/``error``/``skipped``), ``outputs`` (relative to ``out``), ``seconds``,
-        ``error`` (the message, or ``None``), ``started``, ``job``, ``size``, ``mtime_ns``.
+        ``error`` (the message, or ``None``), ``cpu_seconds``, ``started``, ``job``, ``size``, ``mtime_ns``.
 
     Raises:
         KeyboardInterrupt: On Ctrl-C, after the cluster has stopped and the manifest holds the
@@ -212,10 +212,11 @@ def _execute(job: Job, todo: list, rows: list, outdir: Path, manifest: Path, *, 
                 try:
                     res = fut.result()
                 except Exception as exc:  # KilledWorker after repeated worker deaths, a lost scheduler ...
-                    res = {"status": "error", "outputs": [], "seconds": 0.0, "started": None,
+                    res = {"status": "error", "outputs": [], "seconds": 0.0, "cpu_seconds": 0.0, "started": None,
                            "error": f"{type(exc).__name__}: {exc}"}
                 row = {"input": str(inp.path), "status": res["status"], "outputs": res["outputs"],
-                       "seconds": round(res["seconds"], 4), "error": res["error"], "started": res["started"],
+                       "seconds": round(res["seconds"], 4), "error": res["error"],
+                       "cpu_seconds": round(res["cpu_seconds"], 4), "started": res["started"],
                        "job": job.identity, "size": size, "mtime_ns": mtime}
                 rows[i] = row
                 log.write(row_line(row))

@@ -103,10 +103,12 @@ def run_task(job: Job, src: str, outdir: str, out_rel: str) -> dict:
         out_rel: Main output path relative to OUTDIR, e.g. ``"a/clip.npy"``.
 
     Returns:
-        ``{"status": "ok"|"error", "outputs": [paths relative to OUTDIR], "seconds", "started", "error"}``.
+        ``{"status": "ok"|"error", "outputs": [paths relative to OUTDIR], "seconds", "cpu_seconds", "started",
+        "error"}``; ``cpu_seconds`` is the CPU time of the worker process during the task (all its threads).
     """
     started = time.time()
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     out = Path(outdir)
     final = out / out_rel
     tmp: Path | None = None
@@ -141,5 +143,5 @@ def run_task(job: Job, src: str, outdir: str, out_rel: str) -> dict:
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    return {"status": status, "outputs": outputs, "seconds": time.perf_counter() - t0, "started": started,
-            "error": error}
+    return {"status": status, "outputs": outputs, "seconds": time.perf_counter() - t0,
+            "cpu_seconds": time.process_time() - cpu0, "started": started, "error": error}

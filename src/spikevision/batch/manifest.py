@@ -1,10 +1,10 @@
 """``OUTDIR/manifest.jsonl``: one JSON line per input, and the table gathered from records.
 
-A row is ``{"input", "status", "outputs", "seconds", "error", "started", "job", "size",
-"mtime_ns"}``: ``status`` is ``ok``, ``error`` or ``skipped`` (done by an earlier run);
-``outputs`` are relative to OUTDIR; ``seconds`` is the time spent on the input in this
-run (0 for a skipped one); ``started`` is the Unix time the task began (``None`` when it
-did not run); ``job``, ``size`` and ``mtime_ns`` are what a rerun compares to decide
+A row is ``{"input", "status", "outputs", "seconds", "error", "cpu_seconds", "started", "job",
+"size", "mtime_ns"}``: ``status`` is ``ok``, ``error`` or ``skipped`` (done by an earlier run);
+``outputs`` are relative to OUTDIR; ``seconds`` is the wall time spent on the input in this
+run and ``cpu_seconds`` the CPU time of its worker process meanwhile (both 0 for an input
+that did not run); ``started`` is the Unix time the task began (``None`` when it did not run); ``job``, ``size`` and ``mtime_ns`` are what a rerun compares to decide
 whether the outputs are still current.
 
 While a batch runs, rows are appended as inputs finish (so a killed driver loses
@@ -27,7 +27,7 @@ __all__ = ["MANIFEST_NAME", "STATUSES", "read_manifest", "write_manifest", "writ
 
 MANIFEST_NAME = "manifest.jsonl"
 STATUSES = ("ok", "error", "skipped")
-ROW_KEYS = ("input", "status", "outputs", "seconds", "error", "started", "job", "size", "mtime_ns")
+ROW_KEYS = ("input", "status", "outputs", "seconds", "error", "cpu_seconds", "started", "job", "size", "mtime_ns")
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, dict]:

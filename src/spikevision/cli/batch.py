@@ -113,16 +113,22 @@ def split_tokens(cmd: click.Command, tokens: tuple[str, ...]) -> tuple[list[str]
     return inputs, args
 
 
-def command_job(group: click.Group, name: str, args: list[str], *, suffix: str | None,
-                sample: str | None) -> tuple[CommandJob, str]:
-    """The :class:`CommandJob` of command ``name`` and its output suffix; checks ``args`` with the
-    command's own parser on ``sample`` (the first input) before anything runs."""
+def job_command(group: click.Group, name: str) -> click.Command:
+    """The command ``name`` of ``group`` if it can be a batch job (its first argument is one input)."""
     cmd = group.commands.get(name)
     if cmd is None or isinstance(cmd, click.Group) or name == "batch":
         jobs = sorted(n for n, c in group.commands.items() if _takes_input(c) and n != "batch")
         raise click.UsageError(f"unknown job {name!r}; choose one of {', '.join(jobs)}")
     if not _takes_input(cmd):
         raise click.UsageError(f"`spikevision {name}` does not take an input file as its first argument")
+    return cmd
+
+
+def command_job(cmd: click.Command, args: list[str], *, suffix: str | None,
+                sample: str | None) -> tuple[CommandJob, str]:
+    """The :class:`CommandJob` of ``cmd`` with ``args`` and its output suffix; checks ``args`` with the
+    command's own parser on ``sample`` (the first input) before anything runs."""
+    name = cmd.name
     positional = [p for p in cmd.params if isinstance(p, click.Argument)]
     counts = _value_counts(cmd)
     output = "-o" if "-o" in counts else ("" if len(positional) >= 2 else None)
@@ -222,15 +228,17 @@ def register(group: click.Group) -> None:
                 gpus = int(gpus)
             except ValueError:
                 raise click.BadParameter(f"expected a number or 'auto', got {gpus!r}", param_hint="--gpus") from None
-        inputs, args = split_tokens(ctx.parent.command.commands[job_name] if job_name in ctx.parent.command.commands
-                                    else click.Command(job_name), tokens)
+        cmd = job_command(ctx.parent.command, job_name)
+        inputs, args = split_tokens(cmd, tokens)
         if not inputs:
             raise click.UsageError("no INPUTS: give globs, folders or list files")
         found = find_inputs(inputs, exclude=out_dir)
         sample = next((str(f.path) for f in found if f.path.is_file()), None)
-        cmd_job, suffix = command_job(ctx.parent.command, job_name, args, suffix=suffix, sample=sample)
+        cmd_job, suffix = command_job(cmd, args, suffix=suffix, sample=sample)
         job = Job(job_name, cmd_job, suffix, key=" ".join([job_name, *args, "->", suffix]))
-        where = f"cluster {address}" if address else f"{workers or 'auto'} local workers"
+        where = f"cluster {address}" if address else f"local cluster, {workers or 'one worker per core'}"
+        if workers:
+            where += " worker" + ("s" if workers > 1 else "")
         t0 = time.perf_counter()
         try:
             rows = run(job, inputs, out_dir, workers=workers, address=address, gpus=gpus,
