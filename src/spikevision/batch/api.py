@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Sequence
 
 from .engine import available_cores, connect, visible_gpus
 from .inputs import Input, find_inputs, output_names
