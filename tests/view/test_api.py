@@ -315,3 +315,12 @@ def test_synthetic_sources_share_the_protocol(spikes):
         buf.frames = spikes                        # the buffer grew
         assert c.get("/api/info").json()["frames"] == 120
         assert len(c.get("/api/rate").json()["counts"]) == 120
+
+
+def test_public_api_declared():
+    import spikevision.view as view
+
+    assert view.__all__ and all(hasattr(view, n) for n in view.__all__)
+    for mod in ("source", "render", "exports", "app", "server"):
+        m = __import__(f"spikevision.view.{mod}", fromlist=["__all__"])
+        assert all(hasattr(m, n) for n in m.__all__), mod

@@ -276,7 +276,7 @@ def create_app(catalog: Catalog, settings: ViewSettings = ViewSettings()) -> Any
         return _json({"files": v.catalog.listing(), "exports": v._exporter is not None})
 
     async def info(request: Request) -> Response:
-        from ..flow import list_flow_methods
+        from ..flow import get_flow_method, list_flow_methods
         from ..recon import get_method
 
         p = params(request)
@@ -284,8 +284,11 @@ def create_app(catalog: Catalog, settings: ViewSettings = ViewSettings()) -> Any
         inf = src.info()
         methods = panel_methods()
         learned = [m for m in methods if m not in ("raw", "mean") and get_method(m).kind == "window"]
-        return _json({**inf.as_dict(), "file": fid, "methods": methods, "learned": learned,
-                      "flow_methods": list(list_flow_methods()), "max_window": v.window_limit(inf),
+        windows = {m: get_method(m).window for m in methods if m not in ("raw", "mean")}
+        flow_windows = {m: get_flow_method(m).window for m in list_flow_methods()}
+        return _json({**inf.as_dict(), "file": fid, "methods": methods, "learned": learned, "windows": windows,
+                      "flow_methods": list(list_flow_methods()), "flow_windows": flow_windows,
+                      "max_window": v.window_limit(inf),
                       "max_sum_window": MAX_SUM_WINDOW, "exports": v._exporter is not None})
 
     async def frame(request: Request) -> Response:

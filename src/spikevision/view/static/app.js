@@ -186,9 +186,27 @@
       return url("/api/ratemap", { t: state.t, window: this.window });
     }
 
+    // Frames the panel needs at t, from the server's hints; a message when they are not in the recording.
+    missingContext() {
+      const info = state.info, t = state.t;
+      let lo = t, hi = t + 1;
+      if (this.kind === "frame" && this.method !== "raw") {
+        const w = this.window || (this.method === "mean" ? 41 : info.windows[this.method]);
+        if (w) { lo = t - Math.floor(w / 2); hi = lo + w; }
+      } else if (this.kind === "flow") {
+        const n = info.flow_windows[this.method] || 1;
+        lo = t - Math.floor(n / 2);
+        hi = t + this.dt - Math.floor(n / 2) + n;
+      }
+      if (lo >= 0 && hi <= info.frames) return null;
+      return `frame ${t}: this panel needs frames [${lo}, ${hi}), the recording has [0, ${info.frames})`;
+    }
+
     // Called on every change of t or of the panel's settings.
     request() {
       clearTimeout(this.timer);
+      const missing = this.missingContext();
+      if (missing) { this.pending = null; this.showMessage(missing); return; }
       let delay = 0;
       if (this.learned) {
         if (state.playing) { this.showMessage("paused during playback (learned method)"); return; }
@@ -437,12 +455,17 @@
     if (t === state.t && state.panels.every((p) => p.shown || p.loading)) return;
     state.t = t;
     if (!fromSlider) $("timeline").value = String(t);
-    const ms = (t / state.info.rate_hz) * 1e3;
-    const c = state.counts ? ` \u00b7 ${state.counts[t]} spikes` : "";
-    $("readout").textContent = `frame ${t} / ${n - 1} \u00b7 ${ms.toFixed(3)} ms${c}`;
+    updateReadout();
     for (const p of state.panels) p.request();
     drawRate();
     if (state.pixel) inspect();
+  }
+
+  function updateReadout() {
+    const t = state.t, n = state.info.frames;
+    const ms = (t / state.info.rate_hz) * 1e3;
+    const c = state.counts ? ` \u00b7 ${state.counts[t]} spikes` : "";
+    $("readout").textContent = `frame ${t} / ${n - 1} \u00b7 ${ms.toFixed(3)} ms${c}`;
   }
 
   function tick(now) {
@@ -638,7 +661,7 @@
       state.counts = d.counts;
       state.rateBins = null;
       drawRate();
-      setT(state.t);
+      updateReadout();
     }).catch((err) => { $("readout").textContent += ` (rate: ${err.message || err})`; });
   }
 
