@@ -71,7 +71,7 @@ class Exporter:
         from ..io.atomic import atomic_open
         from .render import png_bytes
 
-        data = png_bytes(image, compress_level=6)
+        data = png_bytes(image, fast=False)
         with self._lock:
             p = self._target(stem, ".png")
             with atomic_open(p, "wb") as fh:

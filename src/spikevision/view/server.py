@@ -97,7 +97,7 @@ def serve(catalog: Catalog, options: ServeOptions = ServeOptions(), *,
     server = uvicorn.Server(config)
     if options.open_browser:
         threading.Timer(0.3, lambda: webbrowser.open(url)).start()
-    _start_counting(catalog)
+    threading.Thread(target=_warm_up, args=(catalog,), name="spikevision-warm-up", daemon=True).start()
     try:
         server.run(sockets=[sock])
     finally:
@@ -105,10 +105,25 @@ def serve(catalog: Catalog, options: ServeOptions = ServeOptions(), *,
         catalog.close()
 
 
-def _start_counting(catalog: Catalog) -> None:
-    """Count the first recording's spikes per frame in the background (the rate plot is then ready)."""
+def _warm_up(catalog: Catalog) -> None:
+    """Import what the first requests need and encode one frame while the browser loads the page.
+
+    The rate plot is counted when the page asks for it (after its first image),
+    so that counting a multi-GB file does not delay the first paint.
+    """
+    import importlib
+
+    for name in ("spikevision.view.render", "spikevision.recon", "spikevision.flow", "spikevision.viz.flow", "cv2",
+                 "scipy.ndimage"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # the request that needs it will say so
+            pass
     first = catalog.first_open()
-    if first is None:
-        return
-    src = catalog.get(first)
-    threading.Thread(target=lambda: src.counts(0, 0), name="spikevision-counts", daemon=True).start()
+    if first is not None:
+        from .render import png_bytes
+
+        try:
+            png_bytes(catalog.get(first).snapshot()[0])
+        except (ValueError, ImportError, IndexError):
+            pass

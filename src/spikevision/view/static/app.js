@@ -64,6 +64,7 @@
       this.shown = null;
       this.timer = null;
       this.objectURL = null;
+      this.painted = new Promise((resolve) => { this.markPainted = resolve; });
       this.build(opts.title);
     }
 
@@ -241,6 +242,7 @@
           this.shown = src;
           this.el.classList.remove("failed");
           this.el.dataset.loaded = String(Date.now());
+          this.markPainted();
           if (this.kind === "ratemap") this.updateHot();
         }
       } catch (err) {
@@ -656,6 +658,10 @@
     $("ex-stop").value = String(Math.min(info.frames, t0 + 200));
     setT(t0);
     drawRate();
+    // The spike count of the whole file is asked for once the first panel is painted (or after 1 s),
+    // so that counting a multi-GB file never delays the first picture.
+    await Promise.race([state.panels[0].painted, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    if (state.file !== id) return;
     getJSON("/api/rate", {}).then((d) => {
       if (state.file !== id) return;
       state.counts = d.counts;
