@@ -19,7 +19,8 @@ pytest.importorskip("uvicorn", reason="the viewer needs the 'view' extra (uvicor
 sync_api = pytest.importorskip("playwright.sync_api", reason="end-to-end tests need Playwright: pip install playwright")
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no system Chromium (apt-get install -y chromium)")
+pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="no system Chromium (apt-get install -y chromium)"),
+              pytest.mark.slow]
 
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]
