@@ -511,20 +511,20 @@
     if (!n) return;
     if (state.counts && state.counts.length === n) {
       if (!state.rateBins || state.rateBins.width !== W) state.rateBins = binCounts(state.counts, W);
-      const { max, mean, top } = state.rateBins;
+      // Drawn between the smallest and the largest count, so that changes stand out.
+      const { min, max, mean, top, low } = state.rateBins;
+      const span = Math.max(1, top - low);
+      const yOf = (v) => H - 2 - ((v - low) / span) * (H - 16);
       g.fillStyle = "#2f6f9f";
       for (let x = 0; x < W; x++) {
-        const h = (max[x] / top) * (H - 4);
-        g.fillRect(x, H - h, 1, h);
+        const y0 = yOf(max[x]), y1 = yOf(min[x]);
+        g.fillRect(x, y0, 1, Math.max(1, y1 - y0));
       }
       g.fillStyle = "#8cc8f0";
-      for (let x = 0; x < W; x++) {
-        const h = (mean[x] / top) * (H - 4);
-        g.fillRect(x, H - h - 1, 1, 2);
-      }
-      g.fillStyle = "#aaa";
-      g.font = `${10 * dpr}px sans-serif`;
-      g.fillText(`max ${top} spikes/frame`, 4, 11 * dpr);
+      for (let x = 0; x < W; x++) g.fillRect(x, yOf(mean[x]) - 1, 1, 2);
+      g.fillStyle = "#c8c8c8";
+      g.font = `${11 * dpr}px sans-serif`;
+      g.fillText(`spikes per frame: ${low} to ${top}`, 4, 11 * dpr);
     } else {
       g.fillStyle = "#777";
       g.font = `${11 * dpr}px sans-serif`;
@@ -537,17 +537,18 @@
 
   function binCounts(counts, W) {
     const n = counts.length;
-    const max = new Float64Array(W), mean = new Float64Array(W);
-    let top = 1;
+    const min = new Float64Array(W), max = new Float64Array(W), mean = new Float64Array(W);
+    let top = 0, low = Infinity;
     for (let x = 0; x < W; x++) {
       const a = Math.floor((x * n) / W), b = Math.max(a + 1, Math.floor(((x + 1) * n) / W));
-      let m = 0, s = 0;
-      for (let i = a; i < b && i < n; i++) { const v = counts[i]; if (v > m) m = v; s += v; }
-      max[x] = m;
-      mean[x] = s / (b - a);
-      if (m > top) top = m;
+      let lo = Infinity, hi = 0, s = 0, k = 0;
+      for (let i = a; i < b && i < n; i++) { const v = counts[i]; if (v > hi) hi = v; if (v < lo) lo = v; s += v; k++; }
+      if (!k) { lo = 0; k = 1; }
+      min[x] = lo; max[x] = hi; mean[x] = s / k;
+      if (hi > top) top = hi;
+      if (lo < low) low = lo;
     }
-    return { max, mean, top, width: W };
+    return { min, max, mean, top, low: Number.isFinite(low) ? low : 0, width: W };
   }
 
   function seekFromRate(ev) {
