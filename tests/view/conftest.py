@@ -10,8 +10,6 @@ import pytest
 from spikevision import SpikeStream
 from spikevision.io import write_dat
 
-pytest.importorskip("starlette", reason="the viewer needs the 'view' extra (starlette, uvicorn)")
-
 BUNDLED = Path(__file__).resolve().parents[2] / "src" / "spikevision" / "data" / "reds_203_part2_f100-200.dat"
 
 
@@ -49,6 +47,7 @@ def export_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(dat_file: Path, export_dir: Path):
+    pytest.importorskip("starlette", reason="the viewer needs the 'view' extra (starlette, uvicorn)")
     from starlette.testclient import TestClient
 
     from spikevision.view import LoadOptions, ViewSettings, create_app, open_catalog

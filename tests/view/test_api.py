@@ -12,6 +12,9 @@ from spikevision import SpikeStream
 from spikevision.io import read_dat
 from spikevision.recon import reconstruct
 
+pytest.importorskip("starlette", reason="the viewer needs the 'view' extra (starlette, uvicorn)")
+pytest.importorskip("cv2", reason="the viewer's pictures need the 'vision' extra")
+
 
 
 def png(resp) -> np.ndarray:

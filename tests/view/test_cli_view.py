@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -68,6 +69,12 @@ def _get(url: str) -> tuple[int, bytes]:
         return e.code, e.read()
 
 
+needs_server = pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in ("starlette", "uvicorn", "cv2")),
+    reason="serving needs the 'view' extra (starlette, uvicorn, vision)")
+
+
+@needs_server
 def test_any_host_without_token_serves_nothing(dat_file, tmp_path):
     proc, url = _start([str(dat_file), "-H", "24", "-W", "32", "--host", "0.0.0.0", "--port", "0", "--no-browser",
                         "--export-dir", str(tmp_path / "ex")])
@@ -86,6 +93,7 @@ def test_any_host_without_token_serves_nothing(dat_file, tmp_path):
         proc.wait(10)
 
 
+@needs_server
 def test_loopback_default(dat_file):
     proc, url = _start([str(dat_file), "-H", "24", "-W", "32", "--port", "0", "--no-browser", "--no-export"])
     try:

@@ -9,6 +9,9 @@ import pytest
 
 from spikevision import SpikeStream
 from spikevision.recon import reconstruct
+pytest.importorskip("cv2", reason="the viewer's pictures need the 'vision' extra (OpenCV)")
+pytest.importorskip("scipy", reason="the viewer's hot-pixel map needs the 'vision' extra (SciPy)")
+
 from spikevision.view.render import (flow_image, frame_image, hot_pixels, panel_methods, pixel_trace, png_bytes,
                                      rate_map_rgb, window_mean)
 

@@ -70,15 +70,15 @@ def _bind(host: str, port: int) -> socket.socket:
 def serve(catalog: Catalog, options: ServeOptions = ServeOptions(), *,
           announce: Callable[[str], None] = print) -> None:
     """Serve ``catalog`` until interrupted (Ctrl-C); ``announce`` prints the address and the token."""
+    token = options.token
+    if token is not None and len(token) < 16:
+        raise ValueError(f"a token must have at least 16 characters, got {len(token)}")
     try:
         import uvicorn
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("the viewer needs its web server: pip install 'spikevision[view]'") from exc
 
     loopback = is_loopback(options.host)
-    token = options.token
-    if token is not None and len(token) < 16:
-        raise ValueError(f"a token must have at least 16 characters, got {len(token)}")
     if not loopback and token is None:
         token = secrets.token_urlsafe(24)
     settings = ViewSettings(token=token, export_dir=options.export_dir,
