@@ -85,7 +85,7 @@ def find_recon_items(root: str | os.PathLike, *, upright: bool = False) -> list[
             raise DatasetError(f"{p}: the synth folder holds no GT images")
         return items
     spike_dir, gt_dir = p / "spike", p / "gt"
-    if kind != "reds" or not gt_dir.is_dir():
+    if kind != "reds":
         raise DatasetError(f"{p} must hold spike/NAME.dat and gt/NAME.png (REDS layout) or be a `spikevision synth` "
                            "folder (index.json)")
     names = sorted(q.stem for q in spike_dir.glob("*.dat"))

@@ -12,8 +12,9 @@ so a file can never run code)::
      "resume": {...} | None,                # last.pt only: optimisers, iteration, weight average
      "digest": "<sha256 hex>"}              # of everything above (tensors by dtype, shape and bytes)
 
-The digest is checked on every load, so a flipped bit anywhere in a file is a
-:class:`CheckpointError`, not silently wrong weights. Weights shipped with the
+The digest is checked on every load, and the file carries a seal too (the SHA-256
+of all its other bytes, kept as the zip archive's comment), so a flipped bit
+anywhere in a file is a :class:`CheckpointError`, not silently wrong weights. Weights shipped with the
 package are checked by the registry (:mod:`spikevision.weights`, size and
 SHA-256) instead; the files of round 1 predate this format and are read through
 :func:`_from_shipped` (only after the registry has verified them).
@@ -26,10 +27,10 @@ SHA-256) instead; the files of round 1 predate this format and are read through
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import pickle
-import zipfile
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -88,8 +89,31 @@ def state_digest(payload: Mapping[str, Any]) -> str:
     return h.hexdigest()
 
 
+#: Length of the seal: the hex SHA-256 of the file's other bytes, kept as the zip archive's comment.
+_SEAL = 64
+
+
+def _seal(data: bytes) -> bytes:
+    """``data`` (a zip file without a comment) with the SHA-256 of all its bytes as the archive comment."""
+    if data[-22:-18] != b"PK\x05\x06" or data[-2:] != b"\0\0":
+        raise CheckpointError("torch.save wrote an unexpected zip layout; cannot seal the checkpoint")
+    body = data[:-2] + struct.pack("<H", _SEAL)
+    return body + hashlib.sha256(body).hexdigest().encode()
+
+
+def _unseal(data: bytes, path: Path) -> bool:
+    """True if ``data`` carries a seal (``CheckpointError`` if the seal does not match the bytes)."""
+    end = len(data) - _SEAL
+    if end < 22 or data[end - 22:end - 18] != b"PK\x05\x06" or data[end - 2:end] != struct.pack("<H", _SEAL):
+        return False
+    if hashlib.sha256(data[:end]).hexdigest().encode() != data[end:]:
+        raise CheckpointError(f"{path} is corrupt: its bytes do not match the SHA-256 it was sealed with "
+                              "(a changed or damaged file)")
+    return True
+
+
 def save_checkpoint(path: str | os.PathLike, ck: Checkpoint) -> Path:
-    """Write ``ck`` atomically to ``path`` with its digest (a half-written file never replaces a good one)."""
+    """Write ``ck`` atomically to ``path`` with its digest and seal (a half-written file never replaces a good one)."""
     import torch
 
     from ..io.atomic import atomic_path
@@ -97,21 +121,25 @@ def save_checkpoint(path: str | os.PathLike, ck: Checkpoint) -> Path:
     payload = {"format": FORMAT, "task": ck.task, "model": ck.model, "model_args": dict(ck.model_args),
                "state": dict(ck.state), "meta": dict(ck.meta), "resume": ck.resume}
     payload["digest"] = state_digest(payload)
+    buf = io.BytesIO()
+    torch.save(payload, buf)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(p) as tmp:
-        torch.save(payload, tmp)
+        Path(tmp).write_bytes(_seal(buf.getvalue()))
     return p
 
 
-def _read(path: Path) -> Any:
-    """The one ``torch.load`` of the package (``weights_only=True``: data only, never code)."""
+def _read(path: Path) -> tuple[Any, bool]:
+    """The one ``torch.load`` of the package (``weights_only=True``: data only, never code); and whether the
+    file was sealed (its seal is checked here)."""
     import torch
 
+    data = path.read_bytes()
+    sealed = _unseal(data, path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
-            UnicodeDecodeError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True), sealed
+    except Exception as exc:  # noqa: BLE001 - any failure to decode a damaged file (struct, zip, pickle ...)
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt, truncated or not a torch file): "
                               f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
 
@@ -141,14 +169,15 @@ def load_checkpoint(source: str | os.PathLike, *, task: str, models: tuple[str, 
     from ..weights import registry, weights_path
 
     s = str(source)
-    shipped = s in registry() and not Path(s).suffix
-    path = weights_path(s) if shipped else Path(s)
+    bare = not Path(s).suffix and "/" not in s and os.sep not in s  # a name, not a path
+    shipped = bare and (s in registry() or not Path(s).exists())
+    path = weights_path(s) if shipped else Path(s)  # an unknown name: WeightsError listing the registered ones
     if not shipped and not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path} (and {s!r} is not a registered weights name)")
-    raw = _read(path)
+    raw, sealed = _read(path)
     if not isinstance(raw, dict):
         raise CheckpointError(f"{path} holds a {type(raw).__name__}, not a spikevision checkpoint")
-    if raw.get("format") == FORMAT:
+    if raw.get("format") == FORMAT and (sealed or shipped):
         digest = state_digest(raw)
         if raw.get("digest") != digest:
             raise CheckpointError(f"{path} is corrupt: its contents hash to {digest[:16]}..., the checkpoint "
@@ -158,8 +187,8 @@ def load_checkpoint(source: str | os.PathLike, *, task: str, models: tuple[str, 
     elif shipped:
         ck = _from_shipped(raw, task, path)
     else:
-        raise CheckpointError(f"{path} is not a {FORMAT} file (no integrity digest): pass a checkpoint written "
-                              "by `spikevision train` or a registered weights name")
+        raise CheckpointError(f"{path} is not a sealed {FORMAT} file (no integrity digest): pass a checkpoint "
+                              "written by `spikevision train` or a registered weights name")
     if ck.task != task:
         raise CheckpointError(f"{path} holds a {ck.task!r} checkpoint ({ck.model}), not a {task!r} one")
     if models is not None and ck.model not in models:
