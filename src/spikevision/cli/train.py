@@ -72,18 +72,22 @@ def _command(task: str) -> click.Command:
         if data:
             cfg = dataclasses.replace(cfg, sources=tuple(_source(d) for d in data))
         t = get_task(task)
+        if export_name and export_from == "average" and cfg.average_from is None:
+            raise click.UsageError("--export-from average needs average_from in the config")
+        if export_name and export_from == "last" and t.named_files:
+            raise click.UsageError(f"--export-from last: a {task} run's last.pt is for resuming; export best or average")
         out = Path(out_dir) if out_dir else default_out(cfg)
         summary = fit(cfg, out=out, device=device, resume=not no_resume, progress=not quiet)
         if int(os.environ.get("RANK", "0")) != 0:
             return
-        click.echo(json.dumps(summary))
+        click.echo(json.dumps({k: v for k, v in summary.items() if k != "checkpoints"}))
         if export_name:
             keys = list(summary["best"])
             if len(keys) > 1 and "{model}" not in export_name:
                 raise click.UsageError(f"this run trains {keys}: --export NAME must contain {{model}}")
             for k in keys:
                 name = export_name.replace("{model}", k)
-                src = out / (f"{export_from}_{k}.pt" if len(keys) > 1 and export_from != "last" else f"{export_from}.pt")
+                src = summary["checkpoints"][k][export_from]
                 entry = export_weights(src, name, task=task, half=t.export_half, meta=t.export_meta(cfg),
                                        description=f"{task} {k}: config {config_path}, {summary['iterations']} iterations, "
                                                    f"{export_from} checkpoint")

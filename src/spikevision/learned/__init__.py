@@ -13,9 +13,10 @@ from .checkpoint import FORMAT, Checkpoint, CheckpointError, export_weights, loa
 from .config import ConfigError, RunConfig, SourceSpec, load_config
 from .device import DeviceError, resolve_device
 from .fit import fit
+from .average import WeightAverage
 from .schedule import warmup_cosine
 from .tasks import TASKS, get_task
 
 __all__ = ["FORMAT", "Checkpoint", "CheckpointError", "save_checkpoint", "load_checkpoint", "export_weights",
            "ConfigError", "RunConfig", "SourceSpec", "load_config", "DeviceError", "resolve_device", "fit",
-           "warmup_cosine", "TASKS", "get_task"]
+           "warmup_cosine", "WeightAverage", "TASKS", "get_task"]

@@ -78,7 +78,7 @@ def resolve_init(cfg: RunConfig, task: Any, keys: list[str]) -> dict[str, Checkp
         specs = {k: str(spec) for k in keys}
     out = {}
     for k, s in specs.items():
-        path = _stage_file(s, cfg, k, len(keys) > 1)
+        path = _stage_file(s, cfg, k, len(keys) > 1 or task.named_files)
         out[k] = load_checkpoint(path if path is not None else s, task=task.name, models=task.model_names)
     return out
 
@@ -160,7 +160,7 @@ def fit(cfg: RunConfig, *, out: str | Path | None = None, device: str = "auto", 
         dev = procs.device
         models = {k: m.to(dev) for k, m in task.build_models(cfg).items()}
         keys = list(models)
-        several = len(keys) > 1
+        several = len(keys) > 1 or task.named_files
 
         def make_opt(m: Any) -> Any:
             cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
@@ -294,7 +294,10 @@ def fit(cfg: RunConfig, *, out: str | Path | None = None, device: str = "auto", 
             if stop:
                 break
         bar.close()
-        summary: dict[str, Any] = {"iterations": done, "best": best, "out": str(out_dir), "minutes": round(minutes(), 3)}
+        summary: dict[str, Any] = {"iterations": done, "best": best, "out": str(out_dir), "minutes": round(minutes(), 3),
+                                   "checkpoints": {k: {w: str(file(w, k)) for w in ("best", "average")} for k in keys}}
+        for k in keys:
+            summary["checkpoints"][k]["last"] = str(last)
         if main and any(a.count for a in avgs.values()):
             for k in keys:
                 raw[k].load_state_dict(avgs[k].average())

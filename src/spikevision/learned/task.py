@@ -30,6 +30,8 @@ class Task:
     export_half: ClassVar[bool] = False
     #: folder kinds (besides "synthetic") this task trains from
     folder_kinds: ClassVar[tuple[str, ...]] = ()
+    #: name checkpoint files by model key (``best_<key>.pt``) even for one model
+    named_files: ClassVar[bool] = False
 
     def build_models(self, cfg: Any) -> dict[str, Any]:
         """Fresh networks (the loop seeds torch before calling)."""

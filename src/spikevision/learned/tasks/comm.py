@@ -82,6 +82,7 @@ class CommTask(Task):
     model_names = ("snn", "analog")
     export_half = True
     folder_kinds = ("reds", "synth")
+    named_files = True
 
     def _code_cfg(self, cfg: Any, kind: str) -> Any:
         from ...comm.nets import CodeConfig

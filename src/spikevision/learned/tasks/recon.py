@@ -5,7 +5,7 @@ camera model one sample at a time, ``noisy_fraction`` of them with sensor noise)
 random crops of REDS-style / ``synth`` folders (GT at the centre frame). Loss: the
 Charbonnier distance of the image to the GT, plus ``velocity_weight`` times the L1
 error of the CNN's motion estimate on generated samples (whose exact motion is
-known). Validation: PSNR on a fixed generated set (``val_psnr``) and, with
+known; a mean over the batch, folder samples adding zero). Validation: PSNR on a fixed generated set (``val_psnr``) and, with
 ``val_dir``, on that REDS-style folder (``reds_psnr``, which then picks ``best.pt``).
 
 Fine-tuning (``init_from``): a CNN may gain the kink head or the fourth level (they
@@ -119,11 +119,10 @@ class ReconTask(Task):
         img = out[0] if isinstance(out, tuple) else out
         loss = torch.sqrt((img.float() - gt) ** 2 + 1e-6).mean()
         w = cfg.settings.velocity_weight
-        if isinstance(out, tuple) and w:
+        if isinstance(out, tuple) and w:  # a mean of per-sample terms, so that shards average to the batch's
             v = out[1].float()
-            m = has_vel.view(-1, 1, 1, 1)
-            err = ((v - vel[:, : v.shape[1]]).abs() * m).sum() / (m.sum() * v[0].numel()).clamp(min=1.0)
-            loss = loss + w * err
+            err = (v - vel[:, : v.shape[1]]).abs().mean(dim=(1, 2, 3)) * has_vel
+            loss = loss + w * err.mean()
         return {"net": loss}
 
     def validation_data(self, cfg: Any) -> dict[str, Any]:
