@@ -98,3 +98,16 @@ def test_comm_train_resume_init_and_load(tmp_path, kinds):
         _fit(tmp_path, COMM, "run4", kinds=["snn"], init_from={"snn": str(tmp_path / "absent.pt")})
     with pytest.raises(CheckpointError, match="holds a 'comm' checkpoint"):
         load_checkpoint(run / "best_snn.pt", task="recon")
+
+
+def test_tensorboard_is_optional(tmp_path):
+    """``tensorboard: true`` writes event files where the package is installed, else a clear ImportError."""
+    import importlib.util
+
+    pytest.importorskip("spikingjelly")
+    if importlib.util.find_spec("tensorboard") is None:
+        with pytest.raises(ImportError, match="spikevision\\[tensorboard\\]"):
+            _fit(tmp_path, COMM, "tb", kinds=["analog"], iterations=1, tensorboard=True)
+    else:
+        _fit(tmp_path, COMM, "tb", kinds=["analog"], iterations=1, tensorboard=True)
+        assert list((tmp_path / "tb" / "tensorboard").iterdir())

@@ -52,7 +52,7 @@ def _command(task: str) -> click.Command:
     @click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads per process for torch.")
     @click.option("--workers", type=click.IntRange(min=0), default=None, help="DataLoader worker processes per process.")
     @click.option("--amp", type=click.Choice(["off", "bf16", "fp16"]), default=None, help="Mixed precision (CUDA only).")
-    @click.option("--compile", "compile_", is_flag=True, default=None, help="torch.compile the models.")
+    @click.option("--compile/--no-compile", "compile_", default=None, help="torch.compile the models (overrides the config).")
     @click.option("--no-resume", is_flag=True, help="Start afresh even if the run folder has a last.pt.")
     @click.option("--export", "export_name", default=None,
                   help="After training, copy the chosen checkpoint into the package weights as NAME and register it "

@@ -207,7 +207,7 @@ def load_config(path: str | os.PathLike | None = None, *, task: str | None = Non
     """Read a run config (or the task's defaults when ``path`` is None) and apply ``overrides``.
 
     ``overrides`` are top-level keys (``None`` values are ignored), checked like the
-    file's. The config's ``name`` is the file's stem (outputs go to ``runs/<name>``).
+    file's (but their ``sources`` may name absolute folders: a file's may not). The config's ``name`` is the file's stem (outputs go to ``runs/<name>``).
     """
     from .tasks import get_task
 
@@ -217,7 +217,8 @@ def load_config(path: str | os.PathLike | None = None, *, task: str | None = Non
         p = Path(path)
         raw = _read(p)
         label = str(p)
-    raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    raw.update(overrides)
     name = raw.pop("task", None) if task is None else raw.pop("task", task)
     if task is not None and name != task:
         raise ConfigError(f"{label}: task: this is a {name!r} config, not a {task!r} one")
@@ -249,7 +250,7 @@ def load_config(path: str | os.PathLike | None = None, *, task: str | None = Non
     for i, s in enumerate(cfg.sources):
         if s.weight <= 0:
             raise ConfigError(f"{label}: sources[{i}].weight: must be > 0, got {s.weight}")
-        if s.path is not None and Path(s.path).is_absolute():
+        if s.path is not None and Path(s.path).is_absolute() and "sources" not in overrides:
             raise ConfigError(f"{label}: sources[{i}].path: must be relative (configs hold no machine paths), got {s.path!r}")
     return dataclasses.replace(cfg, name=Path(path).stem if path else name, settings=settings,
                                config_dir=str(Path(path).parent) if path else "")

@@ -148,11 +148,11 @@ def fit(cfg: RunConfig, *, out: str | Path | None = None, device: str = "auto", 
 
     task = get_task(cfg.task)
     procs = start_processes(device)
-    if cfg.amp != "off" and procs.device.type != "cuda":
-        from .device import DeviceError
-
-        raise DeviceError(f"mixed precision (amp={cfg.amp!r}) needs a CUDA device, the run is on {procs.device}")
     try:
+        if cfg.amp != "off" and procs.device.type != "cuda":
+            from .device import DeviceError
+
+            raise DeviceError(f"mixed precision (amp={cfg.amp!r}) needs a CUDA device, the run is on {procs.device}")
         out_dir = Path(out) if out is not None else default_out(cfg)
         out_dir.mkdir(parents=True, exist_ok=True)
         torch.set_num_threads(cfg.threads)
@@ -189,7 +189,8 @@ def fit(cfg: RunConfig, *, out: str | Path | None = None, device: str = "auto", 
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             ids = [dev.index] if dev.type == "cuda" else None
-            models = {k: DDP(m, device_ids=ids, find_unused_parameters=True) for k, m in models.items()}
+            unused = task.ddp_find_unused(cfg)
+            models = {k: DDP(m, device_ids=ids, find_unused_parameters=unused) for k, m in models.items()}
         if cfg.compile:
             models = {k: torch.compile(m) for k, m in models.items()}
         main = procs.main

@@ -46,8 +46,20 @@ class Task:
         raise NotImplementedError
 
     def collate(self, items: list) -> Any:
-        """Stack samples into a batch (numpy or torch tensors on the CPU)."""
-        raise NotImplementedError
+        """Stack samples (tuples of numpy arrays) into a batch: a tuple of CPU tensors, batch first."""
+        import numpy as np
+        import torch
+
+        return tuple(torch.from_numpy(np.stack(x)) for x in zip(*items))
+
+    @staticmethod
+    def psnr(img: Any, gt: Any) -> float:
+        """PSNR (dB, data range 1) of an image clipped to [0, 1] against its GT: the validation score of images."""
+        import numpy as np
+
+        from ..metrics import psnr
+
+        return psnr(np.clip(img, 0, 1), gt, data_range=1.0)
 
     def loss(self, models: dict[str, Any], batch: Any, *, device: Any, cfg: Any, iteration: int,
              rank: int) -> dict[str, Any]:
@@ -77,6 +89,10 @@ class Task:
                 models[k].load_state_dict({n: v.float() if v.is_floating_point() else v for n, v in ck.state.items()})
             except RuntimeError as exc:
                 raise CheckpointError(f"init weights {ck.path} do not fit the model {k!r}: {exc}") from exc
+
+    def ddp_find_unused(self, cfg: Any) -> bool:
+        """Whether DDP must look for parameters a step leaves unused (slower; needed when some can be)."""
+        return True
 
     def export_meta(self, cfg: Any) -> dict:
         """Entries added to the checkpoint's ``meta`` by ``--export`` (e.g. flow's ``dts``)."""

@@ -68,11 +68,6 @@ class _WithSNR:
         return spikes, gt, np.float32(lo + (hi - lo) * rng.random())
 
 
-def _psnr(img: np.ndarray, gt: np.ndarray) -> float:
-    from ...metrics import psnr
-
-    return psnr(np.clip(img, 0, 1), gt, data_range=1.0)
-
 
 class CommTask(Task):
     """The ``comm`` task: one model per entry of ``kinds`` (keys ``"snn"``, ``"analog"``)."""
@@ -109,11 +104,6 @@ class CommTask(Task):
             raise DatasetError(f"{spec.path}: a {kind!r} folder; comm trains from {list(self.folder_kinds)} folders")
         return _WithSNR(GTCrops(spec.path, patch=s.data.patch, window=s.data.window, upright=spec.upright), s.snr_range)
 
-    def collate(self, items: list) -> tuple[Any, ...]:
-        import torch
-
-        return tuple(torch.from_numpy(np.stack(x)) for x in zip(*items))
-
     def loss(self, models: dict[str, Any], batch: Any, *, device: Any, cfg: Any, iteration: int,
              rank: int) -> dict[str, Any]:
         import torch
@@ -143,7 +133,7 @@ class CommTask(Task):
             for s in cfg.settings.val_snrs:
                 gen = torch.Generator(device=device).manual_seed(0)
                 img = code(x, AWGN(), float(s), generator=gen).float().cpu().numpy()
-                out[f"val_{k}"][f"{s:g}"] = float(np.mean([_psnr(p[0], g[0]) for p, g in zip(img, gt)]))
+                out[f"val_{k}"][f"{s:g}"] = float(np.mean([self.psnr(p[0], g[0]) for p, g in zip(img, gt)]))
         return out
 
     def scores(self, metrics: dict[str, Any]) -> dict[str, float]:

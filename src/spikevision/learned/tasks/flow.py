@@ -182,11 +182,6 @@ class FlowTask(Task):
             raise DatasetError(f"{spec.path}: a {kind!r} folder; flow trains from {list(self.folder_kinds)} folders")
         return FolderFlow(spec.path, kind, cfg.settings)
 
-    def collate(self, items: list) -> tuple[Any, ...]:
-        import torch
-
-        return tuple(torch.from_numpy(np.stack(x)) for x in zip(*items))
-
     def loss(self, models: dict[str, Any], batch: Any, *, device: Any, cfg: Any, iteration: int,
              rank: int) -> dict[str, Any]:
         w1, w2, fl, va, init, gate = (t.to(device, non_blocking=True) for t in batch)

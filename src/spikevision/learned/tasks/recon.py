@@ -68,11 +68,6 @@ class _Folder:
         return win, gt, np.zeros((4, *gt.shape[1:]), np.float32), np.float32(0.0)
 
 
-def _psnr(img: np.ndarray, gt: np.ndarray) -> float:
-    from ...metrics import psnr
-
-    return psnr(np.clip(img, 0, 1), gt, data_range=1.0)
-
 
 class ReconTask(Task):
     """The ``recon`` task (model key ``"net"``)."""
@@ -91,6 +86,9 @@ class ReconTask(Task):
     def model_record(self, cfg: Any, key: str, model: Any) -> tuple[str, dict]:
         return cfg.settings.model, model.cfg.to_dict()
 
+    def ddp_find_unused(self, cfg: Any) -> bool:
+        return cfg.settings.model != "cnn"  # every parameter of the CNN takes part in every step
+
     def source(self, spec: Any, cfg: Any) -> Any:
         from ...datasets import folder_kind
         from ..sources import GTCrops
@@ -104,11 +102,6 @@ class ReconTask(Task):
 
             raise DatasetError(f"{spec.path}: a {kind!r} folder; recon trains from {list(self.folder_kinds)} folders")
         return _Folder(GTCrops(spec.path, patch=d.patch, window=d.window, upright=spec.upright))
-
-    def collate(self, items: list) -> tuple[Any, ...]:
-        import torch
-
-        return tuple(torch.from_numpy(np.stack(x)) for x in zip(*items))
 
     def loss(self, models: dict[str, Any], batch: Any, *, device: Any, cfg: Any, iteration: int,
              rank: int) -> dict[str, Any]:
@@ -139,9 +132,9 @@ class ReconTask(Task):
     def validate(self, models: dict[str, Any], data: Any, *, device: Any, cfg: Any) -> dict[str, Any]:
         net = models["net"]
         spikes, gt = data["synthetic"]
-        out = {"val_psnr": float(np.mean([_psnr(p, g[0]) for p, g in zip(_run(net, spikes, device), gt)]))}
+        out = {"val_psnr": float(np.mean([self.psnr(p, g[0]) for p, g in zip(_run(net, spikes, device), gt)]))}
         if data["reds"]:
-            out["reds_psnr"] = float(np.mean([_psnr(_run(net, w[None], device)[0], g) for w, g in data["reds"]]))
+            out["reds_psnr"] = float(np.mean([self.psnr(_run(net, w[None], device)[0], g) for w, g in data["reds"]]))
         return out
 
     def scores(self, metrics: dict[str, Any]) -> dict[str, float]:
