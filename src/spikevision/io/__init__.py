@@ -5,6 +5,7 @@ from .container import read_h5, write_h5
 from .dat import SENSORS, DatWriter, frame_bytes, pack_frames, read_dat, resolve_size, unpack_frames, write_dat
 from .flo import read_flo, write_flo
 from .formats import SUFFIXES, load, save
+from .stats import stream_info
 
 __all__ = [
     "SENSORS",
@@ -20,6 +21,7 @@ __all__ = [
     "read_h5",
     "resolve_size",
     "save",
+    "stream_info",
     "unpack_frames",
     "write_dat",
     "write_flo",
