@@ -131,7 +131,7 @@ def find_inputs(patterns: Sequence[str | os.PathLike] | str | os.PathLike, *,
 
     Example:
         >>> find_inputs(["recordings/*.dat"])  # doctest: +SKIP
-        [Input(path=PosixPath('/data/recordings/a.dat'), rel='a.dat'), ...]
+        [Input(path=PosixPath('recordings/a.dat'), rel='a.dat'), ...]
     """
     if isinstance(patterns, (str, os.PathLike)):
         patterns = [patterns]
