@@ -64,7 +64,7 @@ def test_bad_flow(bad):
 
 
 @pytest.mark.parametrize("kw", [{"threshold": 0}, {"threshold": -1}, {"min_support": 1.5}, {"grid": 0},
-                                {"grid": 2.5}, {"snap": float("nan")}, {"refine": -1}, {"min_motion": True}])
+                                {"grid": 2.5}, {"snap": float("nan")}, {"confirm": -1}, {"min_motion": True}])
 def test_bad_model(kw):
     with pytest.raises(ValueError):
         CameraModel(**kw)

@@ -46,13 +46,13 @@ class CameraModel:
     #: px: where the gated flow of a moving camera is this close to the camera's motion, it becomes the
     #: camera's motion (0: off); used by :func:`spikevision.flow.still.apply_still_gate`
     snap: float = 1.0
-    #: px: once the flow shows a moving camera, its motion is fitted again on a classical flow (ATFI +
-    #: DIS, unbiased on a rigid background) and that fit is used where it lies within this distance of
-    #: the first at every image corner (0: off)
-    refine: float = 2.0
+    #: px: a moving camera found in a flow counts only when a classical flow of the same windows (ATFI +
+    #: DIS) finds one within this distance at every image corner, whose fit is then used (0: no check);
+    #: used by :func:`spikevision.flow.still.apply_still_gate`
+    confirm: float = 2.0
 
     def __post_init__(self) -> None:
-        for name in ("threshold", "min_motion", "min_support", "snap", "refine"):
+        for name in ("threshold", "min_motion", "min_support", "snap", "confirm"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v) or v < 0:
                 raise ValueError(f"CameraModel.{name} must be a finite number >= 0, got {v!r}")

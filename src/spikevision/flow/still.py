@@ -20,7 +20,8 @@ The flow is multiplied by ``clip((D - low) / (high - low), 0, 1)``: kept where
 Where nothing changed, the flow is pulled towards the camera's own motion:
 zero for a still camera; for a moving camera (found in the flow field by
 :func:`spikevision.flow.camera.camera_motion`: one affine map that explains more
-of the field than zero flow does) the affine motion of the background, so that a
+of the field than zero flow does, confirmed by the same fit on a classical flow
+of the two windows) the affine motion of the background, so that a
 smooth background moving with the camera keeps its motion. ``camera=None`` pulls
 towards zero always (the gate before moving cameras were handled). A moving
 region with no texture changes no rate either and takes the background's
@@ -148,10 +149,10 @@ def apply_still_gate(flow: Any, w0: Any, w1: Any, *, dt: int, gate: StillGate | 
         raise ValueError(f"flow must be (H, W, 2) with the windows' frame size {weight.shape}, got {f.shape}")
     if not np.isfinite(f).all():
         raise ValueError("flow contains NaN or infinite values")
-    motion = None if g.camera is None else camera_motion(f, model=g.camera)
+    motion = None if g.camera is None else _moving_camera(f, w0, w1, g.camera)
     if motion is None:
         return np.ascontiguousarray(f * weight[..., None], dtype=np.float32)
-    c = _camera_field(motion, w0, w1, g.camera, f.shape[:2])
+    c = motion.field(*f.shape[:2])
     out = c + weight[..., None] * (f - c)
     if g.camera.snap > 0:  # the rigid background follows the camera exactly
         near = np.linalg.norm(out - c, axis=-1) < g.camera.snap
@@ -159,17 +160,20 @@ def apply_still_gate(flow: Any, w0: Any, w1: Any, *, dt: int, gate: StillGate | 
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def _camera_field(motion: Any, w0: Any, w1: Any, model: CameraModel, shape: tuple[int, int]) -> np.ndarray:
-    """The camera's flow over the frame: the affine fit to a classical flow of the two windows (ATFI
-    images + DIS, accurate on a rigid background) where that finds a camera motion within
-    ``model.refine`` px of ``motion`` at every image corner, else ``motion``."""
+def _moving_camera(flow: np.ndarray, w0: Any, w1: Any, model: CameraModel) -> Any:
+    """The camera's motion, or ``None`` for a still camera: a motion found in ``flow`` counts only when a
+    classical flow of the two windows (ATFI images + DIS medium; unbiased on a rigid background, and not
+    spreading a moving object's motion over a smooth still background as a network can) finds one
+    too, within ``model.confirm`` px at every image corner; the classical fit is the one used."""
     from .classical import classical_flow_windows
 
-    if model.refine > 0:
-        refined = camera_motion(classical_flow_windows(w0, w1, recon="atfi", preset="smooth"), model=model)
-        if refined is not None and _corner_gap(refined, motion, shape) <= model.refine:
-            motion = refined
-    return motion.field(*shape)
+    motion = camera_motion(flow, model=model)
+    if motion is None or model.confirm <= 0:
+        return motion
+    check = camera_motion(classical_flow_windows(w0, w1, recon="atfi", preset="medium"), model=model)
+    if check is None or _corner_gap(check, motion, flow.shape[:2]) > model.confirm:
+        return None
+    return check
 
 
 def _corner_gap(a: Any, b: Any, shape: tuple[int, int]) -> float:
