@@ -89,7 +89,7 @@ def test_learned_window_from_weights(spikes, tmp_path):
     p = tmp_path / "w41.pt"
     torch.save({"model": SpikeFlowNet(cfg).state_dict(), "model_name": "spikeflow", "model_args": cfg.to_dict(),
                 "dts": [20]}, p)
-    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p), ensemble=1)
+    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p), ensemble=1, still_gate=False)
     # an untrained network returns its warm start: here the baseline on the same 41-frame windows
     # (one estimate: the default ensemble's flipped member has DIS on flipped images, not the same)
     assert np.allclose(flow, estimate_flow(spikes, 25, 20, method="classical"), atol=1e-4)
@@ -156,7 +156,7 @@ def test_warm_start_follows_the_network_config(spikes, tmp_path):
     p = tmp_path / "atfi.pt"
     torch.save({"model": SpikeFlowNet(cfg).state_dict(), "model_name": "spikeflow", "model_args": cfg.to_dict(),
                 "dts": [20]}, p)
-    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p), ensemble=1)
+    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p), ensemble=1, still_gate=False)
     w0, w1 = spikes[5:46], spikes[25:66]
     # untrained: the network returns its own warm start (ATFI images + smooth DIS), not the baseline's
     assert np.allclose(flow, init_flow(w0, w1, recon="atfi", preset="smooth"), atol=1e-4)

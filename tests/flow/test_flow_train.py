@@ -78,7 +78,7 @@ def test_train_with_the_still_gate(tmp_path):
     val = validation_set(cfg)
     w1, w2, _, _, _, gate = val[0]
     # the loss keeps the gate the shipped weights were trained with, whatever the inference default
-    assert TRAINING_GATE == StillGate(sigma=4.0, low=0.03, high=0.04)
+    assert TRAINING_GATE == StillGate(sigma=4.0, low=0.03, high=0.04, camera=None)
     np.testing.assert_array_equal(gate[0], still_gate_weight(w1[0], w2[0], dt=cfg.dts[0], gate=TRAINING_GATE))
     assert (_gate(load_config(None, **TINY), w1[0], w2[0], 10) == 1).all()   # off: ones
     rng = np.random.default_rng(0)
