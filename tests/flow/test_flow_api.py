@@ -91,7 +91,7 @@ def test_learned_window_from_weights(spikes, tmp_path):
     cfg = FlowNetConfig(widths=(8, 8, 8), feature_dim=8, hidden=8, context=8, learned_channels=4, iters=2, init_window=41)
     p = tmp_path / "w41.pt"
     save_checkpoint(p, Checkpoint("flow", "spikeflow", cfg.to_dict(), SpikeFlowNet(cfg).state_dict(), {"dts": [20]}))
-    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p), ensemble=1)
+    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p), ensemble=1, still_gate=False)
     # an untrained network returns its warm start: here the baseline on the same 41-frame windows
     # (one estimate: the default ensemble's flipped member has DIS on flipped images, not the same)
     assert np.allclose(flow, estimate_flow(spikes, 25, 20, method="classical"), atol=1e-4)
@@ -157,7 +157,7 @@ def test_warm_start_follows_the_network_config(spikes, tmp_path):
                         init_window=41, init_recon="atfi", init_preset="smooth")
     p = tmp_path / "atfi.pt"
     save_checkpoint(p, Checkpoint("flow", "spikeflow", cfg.to_dict(), SpikeFlowNet(cfg).state_dict(), {"dts": [20]}))
-    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p), ensemble=1)
+    flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p), ensemble=1, still_gate=False)
     w0, w1 = spikes[5:46], spikes[25:66]
     # untrained: the network returns its own warm start (ATFI images + smooth DIS), not the baseline's
     assert np.allclose(flow, init_flow(w0, w1, recon="atfi", preset="smooth"), atol=1e-4)

@@ -77,7 +77,7 @@ def test_chain_option(tmp_path, spike_file):
     for chain in ("on", "off"):
         out = tmp_path / f"{chain}.npy"
         r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--dt", "20", "--chain", chain,
-                                     "-o", str(out), "--json"])
+                                     "--still-gate", "off", "-o", str(out), "--json"])
         assert r.exit_code == 0, r.output
         outs[chain] = np.load(out)
     assert not np.allclose(outs["on"], outs["off"])  # two steps of 10 are not the one step of 20
@@ -126,6 +126,8 @@ def test_still_gate_option(tmp_path, spike_file):
         assert r.exit_code == 0, r.output
     base = np.load(tmp_path / "c_auto.npy")
     gated = np.load(tmp_path / "c_on.npy")
-    assert gated.shape == base.shape and (np.abs(gated) <= np.abs(base) + 1e-6).all()
+    # the whole scene moves as with a panning camera: the gate keeps that motion where nothing changes
+    assert gated.shape == base.shape
+    assert np.median(gated[8:-8, 8:-8, 0]) == pytest.approx(np.median(base[8:-8, 8:-8, 0]), abs=0.1)
     r = CliRunner().invoke(cli, ["flow", str(spike_file), "--t0", "22", "--still-gate", "maybe", "-o", str(tmp_path / "d.flo")])
     assert r.exit_code != 0

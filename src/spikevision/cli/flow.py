@@ -56,8 +56,9 @@ def _ensemble_option(f):
 
 def _gate_option(f):
     return click.option("--still-gate", type=click.Choice(tuple(_GATE)), default="auto", show_default=True,
-                        help="Zero the flow where the firing rates do not change between the two windows "
-                             "(static-background gate); auto = on for spikeflow, off for the classical methods.")(f)
+                        help="Where the firing rates do not change between the two windows, set the flow to the "
+                             "background's motion (zero, or a moving camera's own motion; static-background "
+                             "gate); auto = on for spikeflow, off for the classical methods.")(f)
 
 
 def register(group: click.Group) -> None:

@@ -325,9 +325,10 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
     and held-out scenes (``docs/flow.md``). ``ensemble=1`` is the single estimate, for speed.
 
     Static-background gate (``still_gate``; on by default for ``"spikeflow"``, off
-    for the classical methods so that the baseline stays as defined): the flow is
-    set to zero where the pixels' firing rates do not change across the frames the
-    two windows cover (:mod:`.still`; ``True`` turns it on with the default
+    for the classical methods so that the baseline stays as defined): where the
+    pixels' firing rates do not change across the frames the two windows cover, the
+    flow is set to the background's motion: zero for a still camera, the camera's
+    affine motion for a moving one (:mod:`.still`, :mod:`.camera`; ``True`` turns it on with the default
     thresholds, a :class:`~.still.StillGate` sets them, ``False`` turns it off).
 
     Returns

@@ -17,9 +17,15 @@ spike count of the two halves and averaged over a Gaussian neighbourhood
 The flow is multiplied by ``clip((D - low) / (high - low), 0, 1)``: kept where
 ``D >= high``, zero where ``D <= low``.
 
-This is a prior of a static camera: a moving region with no texture changes
-no rate either and is also set to zero (where no method can see its motion
-anyway). The defaults (``sigma`` 6 px, ``low`` 0.03, ``high`` 0.035) were chosen for the shipped
+Where nothing changed, the flow is pulled towards the camera's own motion:
+zero for a still camera; for a moving camera (found in the flow field by
+:func:`spikevision.flow.camera.camera_motion`: one affine map that explains more
+of the field than zero flow does, confirmed by the same fit on a classical flow
+of the two windows) the affine motion of the background, so that a
+smooth background moving with the camera keeps its motion. ``camera=None`` pulls
+towards zero always (the gate before moving cameras were handled). A moving
+region with no texture changes no rate either and takes the background's
+motion (no method can see its own motion anyway). The defaults (``sigma`` 6 px, ``low`` 0.03, ``high`` 0.035) were chosen for the shipped
 ``spikeflow`` weights on the validation scenes (``docs/flow.md``); the gate in the training loss
 keeps the first choice (:data:`TRAINING_GATE`), with which the weights were trained.
 """
@@ -32,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_binary_array, check_positive_int
+from .camera import CameraModel, camera_motion
 
 __all__ = ["StillGate", "TRAINING_GATE", "firing_rates", "rate_change", "still_gate_weight", "apply_still_gate"]
 
@@ -43,8 +50,13 @@ class StillGate:
     sigma: float = 6.0
     low: float = 0.03
     high: float = 0.035
+    #: How a moving camera is recognised (:class:`~spikevision.flow.camera.CameraModel`); ``None``: the
+    #: camera is taken as still and the flow pulled towards zero.
+    camera: CameraModel | None = CameraModel()
 
     def __post_init__(self) -> None:
+        if self.camera is not None and not isinstance(self.camera, CameraModel):
+            raise ValueError(f"StillGate.camera must be a CameraModel or None, got {self.camera!r}")
         for name in ("sigma", "low", "high"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v):
@@ -57,7 +69,7 @@ class StillGate:
 
 #: The gate of the flow training's loss (``TrainConfig.still_gate``): the thresholds chosen when the gate
 #: was introduced, kept so that the configs of the shipped weights train as they did.
-TRAINING_GATE = StillGate(sigma=4.0, low=0.03, high=0.04)
+TRAINING_GATE = StillGate(sigma=4.0, low=0.03, high=0.04, camera=None)
 
 
 def firing_rates(frames: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -128,11 +140,43 @@ def still_gate_weight(w0: Any, w1: Any, *, dt: int, gate: StillGate | None = Non
 
 
 def apply_still_gate(flow: Any, w0: Any, w1: Any, *, dt: int, gate: StillGate | None = None) -> np.ndarray:
-    """``flow`` ``(H, W, 2)`` multiplied by :func:`still_gate_weight` of its two windows."""
+    """``flow`` ``(H, W, 2)`` gated by :func:`still_gate_weight` ``g`` of its two windows: ``c + g (flow - c)``
+    with ``c`` the camera's motion (zero for a still camera; see the module docstring)."""
+    g = StillGate() if gate is None else gate
     f = np.asarray(flow, np.float32)
-    weight = still_gate_weight(w0, w1, dt=dt, gate=gate)
+    weight = still_gate_weight(w0, w1, dt=dt, gate=g)
     if f.ndim != 3 or f.shape[-1] != 2 or f.shape[:2] != weight.shape:
         raise ValueError(f"flow must be (H, W, 2) with the windows' frame size {weight.shape}, got {f.shape}")
     if not np.isfinite(f).all():
         raise ValueError("flow contains NaN or infinite values")
-    return np.ascontiguousarray(f * weight[..., None], dtype=np.float32)
+    motion = None if g.camera is None else _moving_camera(f, w0, w1, g.camera)
+    if motion is None:
+        return np.ascontiguousarray(f * weight[..., None], dtype=np.float32)
+    c = motion.field(*f.shape[:2])
+    out = c + weight[..., None] * (f - c)
+    if g.camera.snap > 0:  # the rigid background follows the camera exactly
+        near = np.linalg.norm(out - c, axis=-1) < g.camera.snap
+        out = np.where(near[..., None], c, out)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _moving_camera(flow: np.ndarray, w0: Any, w1: Any, model: CameraModel) -> Any:
+    """The camera's motion, or ``None`` for a still camera: a motion found in ``flow`` counts only when a
+    classical flow of the two windows (ATFI images + DIS medium; unbiased on a rigid background, and not
+    spreading a moving object's motion over a smooth still background as a network can) finds one
+    too, within ``model.confirm`` px at every image corner; the classical fit is the one used."""
+    from .classical import classical_flow_windows
+
+    motion = camera_motion(flow, model=model)
+    if motion is None or model.confirm <= 0:
+        return motion
+    check = camera_motion(classical_flow_windows(w0, w1, recon="atfi", preset="medium"), model=model)
+    if check is None or _corner_gap(check, motion, flow.shape[:2]) > model.confirm:
+        return None
+    return check
+
+
+def _corner_gap(a: Any, b: Any, shape: tuple[int, int]) -> float:
+    h, w = shape
+    corners = np.array([[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]], np.float64)
+    return float(np.abs(a.displacement(corners) - b.displacement(corners)).max())
