@@ -34,7 +34,7 @@ def test_tcp_20000_frames_at_camera_rate_recorded_byte_exact(make_frames, tmp_pa
     src = write_dat(tmp_path / "src.dat", f)
     out = tmp_path / "rec.dat"
     addr, t, res = _serve_in_thread("tcp://127.0.0.1:0", lambda feed: record(feed, out))
-    with FileFeed(src, height=32, width=64, loop=True, frames=20_000) as feed:
+    with FileFeed(read_dat(src, height=32, width=64), loop=True, frames=20_000) as feed:
         sent = send(feed, addr, speed=1.0)
     t.join(60)
     assert "error" not in res, res.get("error")
@@ -52,7 +52,7 @@ def test_rotated_segments_and_h5(make_frames, tmp_path, scheme):
     url = "tcp://127.0.0.1:0" if scheme == "tcp" else f"unix://{tmp_path / 'feed.sock'}"
     out = tmp_path / "rec.h5"
     addr, t, res = _serve_in_thread(url, lambda feed: record(feed, out, rotation=Rotation(max_seconds=0.0125)))
-    with FileFeed(src, height=10, width=12, rate_hz=20000.0) as feed:
+    with FileFeed(read_dat(src, height=10, width=12, rate_hz=20000.0)) as feed:
         send(feed, addr, speed=None)
     t.join(60)
     assert "error" not in res, res.get("error")
@@ -72,7 +72,7 @@ def test_max_frames_stops_the_recording(make_frames, tmp_path):
     src = write_dat(tmp_path / "src.dat", f)
     out = tmp_path / "rec.dat"
     addr, t, res = _serve_in_thread("tcp://127.0.0.1:0", lambda feed: record(feed, out, max_frames=123))
-    with FileFeed(src, height=8, width=8) as feed:
+    with FileFeed(read_dat(src, height=8, width=8)) as feed:
         try:
             send(feed, addr, speed=None)
         except OSError:
@@ -129,7 +129,7 @@ def test_packed_feed_of_upright_file_keeps_rows(make_frames, tmp_path):
     src = write_dat(tmp_path / "u.dat", f, upright=True)
     out = tmp_path / "rec.dat"
     addr, t, res = _serve_in_thread("tcp://127.0.0.1:0", lambda feed: (feed.header, record(feed, out)))
-    with FileFeed(src, height=6, width=10, upright=True) as feed:
+    with FileFeed(read_dat(src, height=6, width=10, upright=True)) as feed:
         send(feed, addr, speed=None)
     t.join(30)
     header, _ = res["value"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import spikevision.live as live
-from spikevision.io import pack_frames, write_dat
+from spikevision.io import pack_frames, read_dat, write_dat
 from spikevision.live import (FileFeed, LiveRun, PreviewSettings, SimulatedCamera, WireHeader,
                               expected_previews)
 from spikevision.recon import reconstruct
@@ -103,7 +103,7 @@ def test_hot_pixels_in_run(make_frames, tmp_path):
     f = make_frames(5000, 6, 8, 0.1)
     f[:, 1, 1] = 1
     path = write_dat(tmp_path / "a.dat", f)
-    with FileFeed(path, height=6, width=8) as feed:
+    with FileFeed(read_dat(path, height=6, width=8)) as feed:
         r = LiveRun(feed, hot_pixels=True).run()
     assert r.hot_pixels == 1
 

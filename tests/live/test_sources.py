@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from spikevision.io import pack_frames, write_dat, write_h5
+from spikevision.io import load, pack_frames, read_dat, write_dat, write_h5
 from spikevision.live import FileFeed, SimulatedCamera, paced, parse_address
 from spikevision.sim import simulate
 
@@ -9,7 +9,7 @@ from spikevision.sim import simulate
 def test_file_feed_is_the_file(make_frames, tmp_path):
     f = make_frames(250, 13, 21)
     path = write_dat(tmp_path / "a.dat", f)
-    with FileFeed(path, height=13, width=21, rate_hz=1000.0) as feed:
+    with FileFeed(read_dat(path, height=13, width=21, rate_hz=1000.0)) as feed:
         assert feed.header.n_frames == 250 and feed.header.rate_hz == 1000.0 and not feed.header.upright
         got = np.concatenate(list(feed.chunks(64)))
         assert max(len(c) for c in feed.chunks(64)) == 64
@@ -19,11 +19,11 @@ def test_file_feed_is_the_file(make_frames, tmp_path):
 def test_file_feed_loop_and_frames(make_frames, tmp_path):
     f = make_frames(50, 4, 8)
     path = write_dat(tmp_path / "a.dat", f)
-    with FileFeed(path, height=4, width=8, loop=True, frames=120) as feed:
+    with FileFeed(read_dat(path, height=4, width=8), loop=True, frames=120) as feed:
         got = np.concatenate(list(feed.chunks(32)))
     p = pack_frames(f)
     np.testing.assert_array_equal(got, np.concatenate([p, p, p[:20]]))
-    with FileFeed(path, height=4, width=8, frames=20) as feed:
+    with FileFeed(read_dat(path, height=4, width=8), frames=20) as feed:
         assert sum(len(c) for c in feed.chunks(7)) == 20
 
 
@@ -33,17 +33,14 @@ def test_file_feed_h5_and_npy(make_frames, tmp_path):
     write_h5(tmp_path / "a.h5", f)
     np.save(tmp_path / "a.npy", f)
     for name in ("a.h5", "a.npy"):
-        with FileFeed(tmp_path / name) as feed:
+        with FileFeed(load(tmp_path / name)) as feed:
             got = np.concatenate(list(feed.chunks(8)))
             np.testing.assert_array_equal(got, pack_frames(f, upright=feed.header.upright))
 
 
 def test_file_feed_bad_input(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        FileFeed(tmp_path / "missing.dat", height=4, width=8)
-    (tmp_path / "odd.dat").write_bytes(b"\0" * 5)
-    with pytest.raises(ValueError, match="multiple"):
-        FileFeed(tmp_path / "odd.dat", height=4, width=8)
+    with pytest.raises(TypeError, match="SpikeStream"):
+        FileFeed(tmp_path / "clip.dat")
 
 
 def test_simulated_camera_matches_simulate():

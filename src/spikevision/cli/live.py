@@ -8,7 +8,7 @@ import time
 
 import click
 
-from .options import dat_options
+from .options import dat_options, open_stream
 
 _LIVE_SCHEMES = ("tcp://", "unix://")
 
@@ -33,10 +33,9 @@ def _open_feed(src, *, height, width, sensor, upright, rate_hz, drop_partial, lo
         click.echo(f"waiting for a sender on {feed.address} ...", err=True)
         feed.accept(timeout=accept_timeout)
         return feed
-    if str(src).lower().endswith(".dat") and sensor is None and (height is None or width is None):
-        raise click.UsageError("a .dat file does not store its size: give --height and --width, or --sensor")
-    return FileFeed(src, height=height, width=width, sensor=sensor, rate_hz=rate_hz, upright=upright,
-                    drop_partial=drop_partial, loop=loop, frames=frames)
+    stream = open_stream(src, height=height, width=width, sensor=sensor, upright=upright, rate_hz=rate_hz,
+                         drop_partial=drop_partial)
+    return FileFeed(stream, loop=loop, frames=frames)
 
 
 class _Status:

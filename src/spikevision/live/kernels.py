@@ -31,7 +31,8 @@ import numpy as np
 
 from ..io.dat import PackedSource, frame_bytes, unpack_frames
 
-__all__ = ["BACKEND", "LaneLayout", "lane_layout", "warm_up", "frame_counts", "add_frames", "subtract_frames", "lanes_to_image"]
+__all__ = ["BACKEND", "LaneLayout", "lane_layout", "warm_up", "frame_counts", "add_frames", "subtract_frames", "lanes_to_image",
+           "lanes_to_intensity"]
 
 #: Largest window the ``uint8`` lane counters hold exactly.
 MAX_LANE_WINDOW = 255
@@ -96,6 +97,23 @@ def lane_layout(height: int, width: int, *, upright: bool) -> LaneLayout:
     return LaneLayout(height, width, upright, nb, kind, index, last)
 
 
+def lanes_to_intensity(counts: np.ndarray, layout: LaneLayout, scale: np.float32, out: np.ndarray, *,
+                       backend: str | None = None) -> None:
+    """``out = min(float32(count) * scale, 1)`` per upright pixel, ``out`` ``(H, W)`` float32.
+
+    The same float32 operations, in the same order, as TFP's intensity mapping in
+    :mod:`spikevision.recon.classical`, so the images are bit-identical.
+    """
+    if (backend or BACKEND) == "numba" and _KERNELS is not None and layout.kind != "gather":
+        _KERNELS["scale_rows"](counts, layout.kind == "flipped", np.float32(scale), out)
+        return
+    from ..recon.classical import _to_intensity_into
+
+    plane = out.shape
+    _to_intensity_into(lanes_to_image(counts, layout), np.full(plane, scale, np.float32),
+                       np.ones(plane, np.float32), out)
+
+
 def lanes_to_image(lanes: np.ndarray, layout: LaneLayout) -> np.ndarray:
     """View (or gather) ``(8 * frame_bytes,)`` per-lane values as the upright ``(H, W)`` image."""
     h, w = layout.height, layout.width
@@ -142,7 +160,17 @@ def _compile() -> dict[str, Callable[..., Any]] | None:
                 for j in range(row.shape[0]):
                     counts[j] -= lut[row[j]]
 
-    return {"popcount_rows": popcount_rows, "add_lanes": add_lanes}
+    @numba.njit(nogil=True, cache=True)
+    def scale_rows(counts: np.ndarray, flipped: bool, scale: np.float32, out: np.ndarray) -> None:  # pragma: no cover
+        h, w = out.shape
+        one = np.float32(1.0)
+        for r in range(h):
+            src = (h - 1 - r) * w if flipped else r * w
+            for c in range(w):
+                v = np.float32(counts[src + c]) * scale
+                out[r, c] = v if v < one else one
+
+    return {"popcount_rows": popcount_rows, "add_lanes": add_lanes, "scale_rows": scale_rows}
 
 
 _KERNELS = _compile()
@@ -160,6 +188,9 @@ def warm_up(layout: LaneLayout) -> None:
         frame_counts(one, layout)
         add_frames(new_counts(layout), one, layout)
         subtract_frames(new_counts(layout), one, layout)
+    if layout.kind != "gather":
+        lanes_to_intensity(new_counts(layout), layout, np.float32(1.0),
+                           np.empty((layout.height, layout.width), np.float32))
 
 
 # --------------------------------------------------------------------------- per-frame counts

@@ -32,7 +32,7 @@ import numpy as np
 
 from .._checks import check_positive_float, check_positive_int
 from ..io.dat import unpack_frames
-from ..recon.classical import DEFAULT_WINDOW, REDS_RATE_RATIO, _to_intensity_into
+from ..recon.classical import DEFAULT_WINDOW, REDS_RATE_RATIO
 from . import kernels
 from .ring import Chunk
 
@@ -170,9 +170,7 @@ class TFPPreview(_Previewer):
         super().__init__(layout, rate_hz, settings)
         self.backend = backend or kernels.BACKEND
         self.counts = kernels.new_counts(layout)
-        plane = (layout.height, layout.width)
-        self._scale = np.full(plane, 1.0 / (settings.window * settings.rate_ratio), np.float32)
-        self._one = np.ones(plane, np.float32)
+        self._scale = np.float32(1.0 / (settings.window * settings.rate_ratio))
         # Sliding mode: previews closer than half a window share counters.
         stride = rate_hz / settings.fps
         self.sliding = 2 * stride < settings.window
@@ -228,7 +226,7 @@ class TFPPreview(_Previewer):
 
     def _image(self, clock: Any) -> np.ndarray:
         out = np.empty((self.layout.height, self.layout.width), np.float32)
-        _to_intensity_into(kernels.lanes_to_image(self.counts, self.layout), self._scale, self._one, out)
+        kernels.lanes_to_intensity(self.counts, self.layout, self._scale, out, backend=self.backend)
         return out
 
 

@@ -20,7 +20,6 @@ import mmap
 import os
 import socket
 import time
-from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 from urllib.parse import urlparse
 
@@ -28,6 +27,7 @@ import numpy as np
 
 from .._checks import check_positive_float, check_positive_int
 from ..io.dat import PackedSource, pack_frames, unwrap_source
+from ..stream import SpikeStream
 from .wire import HEADER_SIZE, WireError, WireHeader
 
 __all__ = [
@@ -67,32 +67,22 @@ def chunk_frames_for(header: WireHeader, *, speed: float | None, block_s: float 
 
 # --------------------------------------------------------------------------- file replay
 class FileFeed:
-    """Replay a spike file (``.dat``, ``.h5``, ``.npy``, ``.npz``); ``loop=True`` starts over at the end.
+    """Replay a :class:`~spikevision.SpikeStream` opened from a file (``.dat``, ``.h5``, ``.npy``, ``.npz``).
 
     ``.dat`` and ``.h5`` frames are handed on as stored (a ``.dat`` file's
-    chunks are views of its memory map: no copy); other formats are packed in
-    the camera's bottom-up layout. ``frames`` stops after that many frames
-    (also across loops).
+    chunks are views of its memory map: no copy); other sources are packed in
+    the camera's bottom-up layout. ``loop=True`` starts over at the end;
+    ``frames`` stops after that many frames (also across loops). Closing the
+    feed closes the stream.
+
+    >>> from spikevision.io import read_dat
+    >>> feed = FileFeed(read_dat("clip.dat", sensor="vidar"), loop=True, frames=100_000)  # doctest: +SKIP
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike,
-        *,
-        height: int | None = None,
-        width: int | None = None,
-        sensor: str | None = None,
-        rate_hz: float | None = None,
-        upright: bool = False,
-        loop: bool = False,
-        frames: int | None = None,
-        drop_partial: bool = False,
-    ) -> None:
-        from ..io.formats import load
-
-        self.path = Path(path)
-        self._stream = load(path, height=height, width=width, sensor=sensor, rate_hz=rate_hz, upright=upright,
-                            drop_partial=drop_partial)
+    def __init__(self, stream: SpikeStream, *, loop: bool = False, frames: int | None = None) -> None:
+        if not isinstance(stream, SpikeStream):
+            raise TypeError(f"FileFeed replays a SpikeStream (e.g. spikevision.io.load(path)), got {type(stream).__name__}")
+        self._stream = stream
         base, offset = unwrap_source(self._stream)
         self._packed = base if isinstance(base, PackedSource) else None
         self._offset = offset
