@@ -117,3 +117,17 @@ def test_simulated_camera_run():
 def test_public_api():
     for name in live.__all__:
         assert hasattr(live, name), name
+
+
+def test_two_previews_at_their_own_rates(make_frames):
+    f = make_frames(4000, 10, 12)
+    run = LiveRun(ListFeed(pack_frames(f), 10, 12),
+                  preview=[PreviewSettings("tfp", fps=100.0), PreviewSettings("tfi", fps=20.0)])
+    previews = list(run)
+    by = {m: [p.frame for p in previews if p.method == m] for m in ("tfp", "tfi")}
+    assert len(by["tfp"]) == 20 and by["tfi"] == [20, 1020, 2020, 3020]
+    assert run.report.previews == 20
+    for p in previews:
+        np.testing.assert_array_equal(p.image, reconstruct(f, method=p.method, at=p.frame, window=41))
+    with pytest.raises(TypeError):
+        LiveRun(ListFeed(pack_frames(f), 10, 12), preview=["tfp"])

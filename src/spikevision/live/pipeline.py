@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -82,7 +82,10 @@ class LiveRun:
     speed:
         ``None``: as fast as possible; ``1.0``: camera rate; ``x``: ``x`` times camera rate.
     preview:
-        What to preview (``None``: no previews, only counts).
+        What to preview (``None``: no previews, only counts), or several settings
+        (e.g. TFP at 60 fps and the CNN at 5 fps); previews of all of them are
+        yielded in camera order per chunk, told apart by ``Preview.method``. The
+        report counts the first one's previews.
     capacity:
         Ring size in frames (default :data:`RING_BYTES` worth).
     policy:
@@ -102,7 +105,7 @@ class LiveRun:
         feed: Feed,
         *,
         speed: float | None = None,
-        preview: PreviewSettings | None = None,
+        preview: PreviewSettings | Sequence[PreviewSettings] | None = None,
         capacity: int | None = None,
         policy: str = "block",
         hot_pixels: bool = False,
@@ -120,10 +123,15 @@ class LiveRun:
         self.ring = FrameRing(frame_bytes=h.frame_bytes, capacity=check_positive_int(cap, "capacity"), policy=policy)
         if self.chunk_frames > self.ring.capacity:
             self.chunk_frames = self.ring.capacity
-        if preview is not None and preview.fps > h.rate_hz:
-            raise ValueError(f"preview fps ({preview.fps}) cannot exceed the camera rate ({h.rate_hz} Hz)")
-        self.preview = preview
-        self.previewer = make_preview(self.layout, h.rate_hz, preview) if preview is not None else None
+        settings = [] if preview is None else [preview] if isinstance(preview, PreviewSettings) else list(preview)
+        for ps in settings:
+            if not isinstance(ps, PreviewSettings):
+                raise TypeError(f"preview must be PreviewSettings, got {type(ps).__name__}")
+            if ps.fps > h.rate_hz:
+                raise ValueError(f"preview fps ({ps.fps}) cannot exceed the camera rate ({h.rate_hz} Hz)")
+        self.preview = settings[0] if settings else None
+        self.previewers = [make_preview(self.layout, h.rate_hz, ps) for ps in settings]
+        self.previewer = self.previewers[0] if self.previewers else None
         self.hot = HotPixels(self.layout) if hot_pixels else None
         self.on_chunk = on_chunk
         self.max_frames = None if max_frames is None else check_positive_int(max_frames, "max_frames")
@@ -166,9 +174,10 @@ class LiveRun:
                     self.on_chunk(chunk, counts)
                 if self.hot is not None:
                     self.hot.feed(chunk)
-                if self.previewer is not None:
-                    for p in self.previewer.feed(chunk, clock):
-                        self.latencies.append(p.latency_s)
+                for k, pv in enumerate(self.previewers):
+                    for p in pv.feed(chunk, clock):
+                        if k == 0:
+                            self.latencies.append(p.latency_s)
                         yield p
                 if self.max_frames is not None and self.frames >= self.max_frames:
                     break
