@@ -191,7 +191,7 @@ def main() -> None:
     ap.add_argument("--workdir", default="/tmp/sv-live-bench")
     ap.add_argument("--gb", type=float, default=4.0, help="Size of each replayed file in GB (default 4).")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--skip-large", action="store_true", help="Only the 250 x 400 file.")
+    ap.add_argument("--sensors", default="250x400,1000x1000", help="Which cases to run (comma-separated).")
     args = ap.parse_args()
     wd = Path(args.workdir)
     if REPO in wd.resolve().parents or wd.resolve() == REPO:
@@ -201,7 +201,7 @@ def main() -> None:
     res["bandwidth"] = copy_bandwidth()
     print(json.dumps(res), flush=True)
     try:
-        for sensor, rate in CASES[: 1 if args.skip_large else 2]:
+        for sensor, rate in [c for c in CASES if c[0] in args.sensors.split(",")]:
             path = wd / f"live_{sensor}.dat"
             n = make_file(path, sensor, args.gb, rate)
             size = path.stat().st_size

@@ -259,8 +259,8 @@ class SocketFeed:
         conn = self._conn
         carry = b""
         received = 0
+        buf = np.empty(max_frames * nb, np.uint8)
         while True:
-            buf = np.empty(max_frames * nb, np.uint8)
             mv = memoryview(buf)
             filled = len(carry)
             mv[:filled] = carry
@@ -274,7 +274,11 @@ class SocketFeed:
             whole = filled // nb
             carry = bytes(mv[whole * nb : filled])
             received += whole
-            yield buf[: whole * nb].reshape(whole, nb)
+            if 2 * whole >= max_frames:  # hand the buffer on, start a new one
+                out, buf = buf, np.empty(max_frames * nb, np.uint8)
+                yield out[: whole * nb].reshape(whole, nb)
+            else:  # a small read: copy it, so a queued chunk never pins a large buffer
+                yield buf[: whole * nb].reshape(whole, nb).copy()
 
     def close(self) -> None:
         for s in (self._conn, self._listener):
