@@ -133,10 +133,9 @@ def _mapped_chunks(path: str, start: int, stop: int, nb: int, max_frames: int,
                    segment_bytes: int = 64 << 20) -> Iterator[np.ndarray]:
     """Frames ``[start, stop)`` of a headerless file of ``nb``-byte frames, as views of mapped segments.
 
-    Each segment is mapped with ``MAP_POPULATE`` where the OS has it: the page
-    tables are filled in one call instead of one fault per few pages (on the
-    virtual machines measured in ``docs/live.md`` first-touch faults cost more
-    than the popcount itself).
+    Each segment is mapped with ``MAP_POPULATE`` where the OS has it (its pages
+    are read and mapped in one call); chunks are views of the mapping, not copies,
+    and a segment is unmapped once its last chunk is released.
     """
     flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
     per_segment = max(1, segment_bytes // (nb * max_frames)) * max_frames
