@@ -131,3 +131,29 @@ def test_two_previews_at_their_own_rates(make_frames):
         np.testing.assert_array_equal(p.image, reconstruct(f, method=p.method, at=p.frame, window=41))
     with pytest.raises(TypeError):
         LiveRun(ListFeed(pack_frames(f), 10, 12), preview=["tfp"])
+
+
+def test_recent_frames_for_a_viewer(make_frames):
+    f = make_frames(3000, 10, 12)
+    run = LiveRun(ListFeed(pack_frames(f), 10, 12), capacity=256, keep_recent=500)
+    run.run()
+    snap = run.recent.snapshot()
+    assert snap.first_frame == 2500 and snap.n_frames == 500
+    np.testing.assert_array_equal(snap.to_numpy(), f[2500:])
+    np.testing.assert_array_equal(run.recent.counts(2990, 3000), f[2990:].reshape(10, -1).sum(1))
+    with pytest.raises(ValueError, match="not held"):
+        run.recent.counts(0, 10)
+
+
+def test_recent_frames_gap_restarts(make_frames):
+    from spikevision.live import Chunk, RecentFrames, frame_counts, lane_layout
+
+    f = make_frames(300, 4, 8)
+    p = pack_frames(f)
+    lay = lane_layout(4, 8, upright=False)
+    r = RecentFrames(lay, 1000.0, capacity=100)
+    r.feed(Chunk(0, p[:80], 0.0), frame_counts(p[:80], lay))
+    r.feed(Chunk(150, p[150:190], 0.0), frame_counts(p[150:190], lay))
+    s = r.snapshot()
+    assert (s.first_frame, s.n_frames) == (150, 40)
+    np.testing.assert_array_equal(s.to_numpy(), f[150:190])

@@ -13,8 +13,8 @@ User guide, wire format and measurements: ``docs/live.md``.
 """
 
 from .kernels import BACKEND, frame_counts, lane_layout
-from .operators import (ActivityTrigger, HotPixels, MethodPreview, Preview, PreviewSettings, TFPPreview,
-                        TriggerEvent, make_preview, preview_times)
+from .operators import (ActivityTrigger, HotPixels, MethodPreview, Preview, PreviewSettings, RecentFrames,
+                        TFPPreview, TriggerEvent, make_preview, preview_times)
 from .pipeline import LiveReport, LiveRun, expected_previews
 from .record import Rotation, SegmentWriter, TriggeredRecorder, record
 from .ring import POLICIES, Chunk, FrameRing, RingClosed
@@ -35,6 +35,7 @@ __all__ = [
     "POLICIES",
     "Preview",
     "PreviewSettings",
+    "RecentFrames",
     "RingClosed",
     "Rotation",
     "SegmentWriter",

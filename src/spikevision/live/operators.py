@@ -46,6 +46,7 @@ __all__ = [
     "HotPixels",
     "ActivityTrigger",
     "TriggerEvent",
+    "RecentFrames",
 ]
 
 
@@ -376,3 +377,65 @@ class ActivityTrigger:
         alpha = 1.0 - np.exp(-len(rates) / self.tau)
         self.baseline += alpha * (float(rates.mean()) - self.baseline)
         return events
+
+
+class RecentFrames:
+    """The last ``capacity`` frames (packed) and their spike counts, for a viewer to snapshot at any time.
+
+    :meth:`feed` runs in the pipeline's thread; :meth:`snapshot` and :meth:`counts`
+    may be called from another thread (a web server). A gap (dropped frames)
+    starts the buffer again, so a snapshot is always consecutive frames.
+
+    >>> import numpy as np
+    >>> from spikevision.io import pack_frames
+    >>> from spikevision.live.kernels import lane_layout, frame_counts
+    >>> lay = lane_layout(4, 8, upright=False)
+    >>> recent = RecentFrames(lay, 20000.0, capacity=50)
+    >>> p = pack_frames(np.ones((120, 4, 8), np.uint8))
+    >>> recent.feed(Chunk(0, p, 0.0), frame_counts(p, lay))
+    >>> s = recent.snapshot(); s.first_frame, s.n_frames, recent.counts(100, 102).tolist()
+    (70, 50, [32, 32])
+    """
+
+    def __init__(self, layout: kernels.LaneLayout, rate_hz: float, *, capacity: int) -> None:
+        import threading
+
+        self.layout = layout
+        self.rate_hz = check_positive_float(rate_hz, "rate_hz")
+        self.capacity = check_positive_int(capacity, "capacity")
+        self._packed = np.zeros((self.capacity, layout.frame_bytes), np.uint8)
+        self._counts = np.zeros(self.capacity, np.int64)
+        self._lock = threading.Lock()
+        self.stop = 0
+        self.held = 0
+
+    def feed(self, chunk: Chunk, counts: np.ndarray) -> None:
+        """Keep the frames of ``chunk`` (with their per-frame ``counts``), forgetting the oldest."""
+        n = min(len(chunk.packed), self.capacity)
+        slots = np.arange(chunk.stop - n, chunk.stop) % self.capacity
+        with self._lock:
+            if chunk.first != self.stop:
+                self.held = 0
+            self._packed[slots] = chunk.packed[len(chunk.packed) - n :]
+            self._counts[slots] = counts[len(counts) - n :]
+            self.stop = chunk.stop
+            self.held = min(self.capacity, self.held + len(chunk.packed))
+
+    def snapshot(self) -> Any:
+        """A :class:`~spikevision.SpikeStream` of the frames held now (a copy; ``first_frame`` = camera index)."""
+        from ..io.dat import PackedSource
+        from ..stream import SpikeStream
+
+        with self._lock:
+            first = self.stop - self.held
+            data = self._packed[np.arange(first, self.stop) % self.capacity]
+        src = PackedSource(data, self.layout.height, self.layout.width, upright=self.layout.upright)
+        return SpikeStream(src, rate_hz=self.rate_hz, first_frame=first, attrs={"source": "live"})
+
+    def counts(self, start: int, stop: int) -> np.ndarray:
+        """Spikes per frame of camera frames ``[start, stop)``, which must be held now; ``int64 (n,)``."""
+        with self._lock:
+            first = self.stop - self.held
+            if not first <= start <= stop <= self.stop:
+                raise ValueError(f"frames [{start}, {stop}) are not held; held now: [{first}, {self.stop})")
+            return self._counts[np.arange(start, stop) % self.capacity].copy()

@@ -26,7 +26,7 @@ import numpy as np
 
 from .._checks import check_positive_float, check_positive_int
 from . import kernels
-from .operators import HotPixels, Preview, PreviewSettings, make_preview
+from .operators import HotPixels, Preview, PreviewSettings, RecentFrames, make_preview
 from .ring import Chunk, FrameRing, RingClosed
 from .sources import Feed, chunk_frames_for, paced
 
@@ -98,6 +98,9 @@ class LiveRun:
         Camera time per delivered chunk when paced (the feed's granularity; sets the latency floor).
     max_frames:
         Stop after this many frames (the producer is told to stop).
+    keep_recent:
+        Keep the last this-many frames in :attr:`recent`
+        (:class:`~spikevision.live.operators.RecentFrames`) for a viewer to snapshot.
     """
 
     def __init__(
@@ -112,6 +115,7 @@ class LiveRun:
         on_chunk: Callable[[Any, np.ndarray], None] | None = None,
         block_s: float = 1e-3,
         max_frames: int | None = None,
+        keep_recent: int | None = None,
     ) -> None:
         self.feed = feed
         h = feed.header
@@ -133,6 +137,7 @@ class LiveRun:
         self.previewers = [make_preview(self.layout, h.rate_hz, ps) for ps in settings]
         self.previewer = self.previewers[0] if self.previewers else None
         self.hot = HotPixels(self.layout) if hot_pixels else None
+        self.recent = RecentFrames(self.layout, h.rate_hz, capacity=keep_recent) if keep_recent else None
         self.on_chunk = on_chunk
         self.max_frames = None if max_frames is None else check_positive_int(max_frames, "max_frames")
         self.report: LiveReport | None = None
@@ -174,6 +179,8 @@ class LiveRun:
                     self.on_chunk(chunk, counts)
                 if self.hot is not None:
                     self.hot.feed(chunk)
+                if self.recent is not None:
+                    self.recent.feed(chunk, counts)
                 for k, pv in enumerate(self.previewers):
                     for p in pv.feed(chunk, clock):
                         if k == 0:
