@@ -345,8 +345,8 @@ class ActivityTrigger:
     >>> import numpy as np
     >>> trig = ActivityTrigger(n_pixels=100, threshold=0.2, tau_frames=50)
     >>> counts = np.full(200, 10); counts[150:] = 60          # rate 0.1, then 0.6
-    >>> [e.frame for e in trig.feed(0, counts)]
-    [150]
+    >>> print(*[e.frame for e in trig.feed(0, counts)])
+    150
     """
 
     def __init__(self, *, n_pixels: int, threshold: float, tau_frames: float = 2000.0, holdoff: int = 0) -> None:
