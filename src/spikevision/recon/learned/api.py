@@ -14,10 +14,33 @@ import numpy as np
 from ..._checks import check_binary_array
 from ..._symmetry import ENSEMBLE_SIZES, SYMMETRIES, check_ensemble
 
-__all__ = ["MODELS", "ENSEMBLE_SIZES", "TILE_PIXELS", "TILE_MARGIN", "load_model", "reconstruct_learned", "export_weights"]
+__all__ = ["MODELS", "ENSEMBLE_SIZES", "unavailable", "TILE_PIXELS", "TILE_MARGIN", "load_model", "reconstruct_learned", "export_weights"]
 
 #: Learned methods and the registry name of their shipped weights.
 MODELS = {"cnn": "recon_cnn", "snn": "recon_snn"}
+
+
+def unavailable(model: str) -> str | None:
+    """``None`` if the learned ``model`` can run here, else what is missing and the command that installs it
+    (package and extra named exactly, e.g. spikingjelly's own dependency loguru)."""
+    import importlib.util
+
+    if model not in MODELS:
+        raise ValueError(f"unknown learned model {model!r}; expected one of {sorted(MODELS)}")
+    if importlib.util.find_spec("torch") is None:
+        return "needs torch (missing): pip install torch==2.13.0 (the CPU build; 'spikevision[torch]')"
+    if model == "snn":
+        from ..._snn import spikingjelly
+
+        try:
+            spikingjelly()
+        except ImportError as exc:
+            return str(exc)
+    from ...weights import registry
+
+    if MODELS[model] not in registry():
+        return f"weights {MODELS[model]!r} are not shipped with this installation"
+    return None
 
 
 def _torch() -> Any:
