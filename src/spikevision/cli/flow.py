@@ -173,7 +173,7 @@ def register(group: click.Group) -> None:
         suffix = "/" if folder else out.suffix.lower()
         allowed = (".flo", ".npy", ".png") if every is None else (".mp4", ".gif", ".npy", "/")
         if suffix not in allowed:
-            raise click.UsageError(f"output must end in {', '.join(allowed)} "
+            raise click.UsageError(f"output must end in {', '.join(allowed[:-1])} or {allowed[-1]} "
                                    f"{'for one flow' if every is None else 'with --every'}, got {out.name!r}")
         opts = _method_options(method, weights, threads, chain, recon, preset, still_gate, ensemble)
         stream = open_stream(path, height=height, width=width, sensor=sensor, upright=upright, rate_hz=rate_hz,
