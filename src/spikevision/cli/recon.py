@@ -38,6 +38,18 @@ def _method_kwargs(method: str, *, window: int | None, rate_ratio: float | None,
     return opts
 
 
+def _eval_options(method: str, window: int, rate_ratio, ensemble) -> dict:
+    """Options of an evaluation: the window, ``rate_ratio`` for methods that take it, ``ensemble``."""
+    from ..recon import method_options
+
+    accepted = method_options(method)
+    opts = {"window": window}
+    if rate_ratio is not None and (accepted is None or "rate_ratio" in accepted):
+        opts["rate_ratio"] = rate_ratio
+    opts.update(_method_kwargs(method, window=None, rate_ratio=None, ensemble=ensemble))
+    return opts
+
+
 def evaluate_folder(data: str | Path, *, method: str, window: int = EVAL_WINDOW, rate_ratio: float | None = EVAL_RATE_RATIO,
                     upright: bool = False, progress: bool = False, ensemble: int | None = None) -> dict:
     """PSNR/SSIM of ``method`` on a REDS-style folder (``spike/NAME.dat`` + ``gt/NAME.png``).
@@ -70,11 +82,7 @@ def evaluate_folder(data: str | Path, *, method: str, window: int = EVAL_WINDOW,
     missing = [n for n in names if not (gt_dir / f"{n}.png").is_file()]
     if missing:
         raise click.UsageError(f"no ground truth gt/NAME.png for: {', '.join(missing)}")
-    accepted = method_options(method)
-    opts = {"window": window}
-    if rate_ratio is not None and (accepted is None or "rate_ratio" in accepted):
-        opts["rate_ratio"] = rate_ratio
-    opts.update(_method_kwargs(method, window=None, rate_ratio=None, ensemble=ensemble))
+    opts = _eval_options(method, window, rate_ratio, ensemble)
     files = []
     with progress_bar(total=len(names), desc=f"eval {method}", enabled=progress, unit="file") as bar:
         for name in names:
@@ -140,11 +148,7 @@ def _evaluate_synth(root: Path, *, method: str, window: int, rate_ratio, progres
     from ..sim.dataset import open_dataset
 
     ds = open_dataset(root)
-    accepted = method_options(method)
-    opts = {"window": window}
-    if rate_ratio is not None and (accepted is None or "rate_ratio" in accepted):
-        opts["rate_ratio"] = rate_ratio
-    opts.update(_method_kwargs(method, window=None, rate_ratio=None, ensemble=ensemble))
+    opts = _eval_options(method, window, rate_ratio, ensemble)
     files = []
     with progress_bar(total=len(ds), desc=f"eval {method}", enabled=progress, unit="scene") as bar:
         for i in range(len(ds)):
