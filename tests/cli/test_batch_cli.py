@@ -75,9 +75,11 @@ def test_reconstruct_forty_ok_one_error_rerun_skips(tmp_path):
     assert len(rows) == 41 and sum(r["status"] == "ok" for r in rows) == 40
     for r in rows:
         if r["status"] == "ok":
-            (name,) = r["outputs"]
+            name, record = r["outputs"]  # the images and `reconstruct --json`'s record beside them
+            assert record == name + ".json"
+            assert json.loads((out / record).read_text())["frames"] == [4, 8, 12, 16, 20]
             img = np.load(out / name)
-            assert img.shape == (5, H, W) and img.dtype == np.float32  # frames 0, 4, ..., 16 of 24 (window 5)
+            assert img.shape == (5, H, W) and img.dtype == np.float32  # frames 4, 8, ..., 20 of 24 (window 5)
         else:
             assert r["input"].endswith("truncated.dat") and "not a multiple" in r["error"]
     assert_no_partial_files(out)

@@ -52,8 +52,8 @@ def test_eval_track_json(dataset):
 
 def test_errors(tmp_path, dataset):
     seq = dataset / "seq_0000"
-    r = CliRunner().invoke(cli, ["track", str(seq / "spikes.dat"), "-o", str(tmp_path / "t.txt")])
-    assert r.exit_code == 2 and "--height" in r.output
+    r = CliRunner().invoke(cli, ["track", str(seq / "spikes.dat"), "-H", "64", "-o", str(tmp_path / "t.txt")])
+    assert r.exit_code == 2 and "--height and --width" in r.output
     r = CliRunner().invoke(cli, ["track", str(seq / "spikes.dat"), "--sensor", "64x96", "-o",
                                  str(tmp_path / "t.txt"), "--video", str(tmp_path / "v.avi")])
     assert r.exit_code == 2 and ".mp4 or .gif" in r.output

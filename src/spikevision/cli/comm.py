@@ -82,29 +82,48 @@ def register(group: click.Group) -> None:
 
     @comm.command(name="send")
     @click.argument("path", type=click.Path(dir_okay=False, exists=True))
-    @click.option("--t", "t", type=click.IntRange(min=0), required=True, help="Centre frame of the 41-frame window.")
+    @click.option("--at", "at", type=click.IntRange(min=0), default=None,
+                  help="Centre frame of the 41-frame window (--t is the old spelling).")
+    @click.option("--t", "t_alias", type=click.IntRange(min=0), default=None, hidden=True)
     @click.option("--snr", type=float, required=True, help="SNR in dB (per real symbol).")
     @click.option("--channel", type=click.Choice(_CHANNELS), default="awgn", show_default=True)
     @click.option("--method", type=click.Choice(_METHODS), default="spiking_jscc", show_default=True)
     @click.option("--bandwidth", default="1/32", show_default=True, help="Real channel uses per pixel.")
     @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the channel noise.")
-    @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Received image (PNG).")
+    @click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False),
+                  help="Received image (PNG).")
     @click.option("--weights", type=click.Path(dir_okay=False, exists=True), default=None,
                   help="spiking_jscc / analog_jscc: a checkpoint written by `spikevision train comm` (best_snn.pt ...) "
                        "instead of the shipped weights.")
+    @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
     @dat_options
-    def comm_send(path, t, snr, channel, method, bandwidth, seed, out_path, weights, height, width, sensor, upright,
-                  rate_hz, drop_partial):
-        """Send the spike window around frame T of PATH over a noisy channel; write the received image."""
+    def comm_send(path, at, t_alias, snr, channel, method, bandwidth, seed, out_path, weights, as_json, height, width,
+                  sensor, upright, rate_hz, drop_partial):
+        """Send the spike window around frame --at of PATH over a noisy channel; write the received image.
+
+        Prints the channel uses and the received image's PSNR/SSIM against the
+        sender's own reconstruction of the window (ATFI at the REDS exposure 0.6,
+        the image the code was trained to reproduce).
+        """
         import numpy as np
 
         from ..comm.api import send
+        from ..comm.evaluate import _sender_image, parse_bandwidth
+        from ..comm.jscc import channel_uses
+        from ..metrics import psnr, ssim
 
+        if at is not None and t_alias is not None:
+            raise click.UsageError("give --at (or its old spelling --t), not both")
+        at = at if at is not None else t_alias
+        if at is None:
+            raise click.UsageError("missing --at T: the centre frame of the 41-frame window")
         with open_stream(path, height=height, width=width, sensor=sensor, upright=upright, rate_hz=rate_hz,
                          drop_partial=drop_partial) as s:
-            if not 20 <= t < s.n_frames - 20:
-                raise click.BadParameter(f"--t must leave 20 frames on each side: 20 <= t < {s.n_frames - 20}, got {t}")
-            win = np.asarray(s.window(t, 41), np.uint8)
+            if not 20 <= at <= s.n_frames - 21:
+                raise click.BadParameter(f"the 41-frame window around --at needs 20 frames on each side: "
+                                         f"20 <= at <= {s.n_frames - 21} for this {s.n_frames}-frame stream, got {at}",
+                                         param_hint="--at")
+            win = np.asarray(s.window(at, 41), np.uint8)
         code = None
         if weights:
             from ..comm.evaluate import load_code
@@ -117,4 +136,16 @@ def register(group: click.Group) -> None:
                 raise click.UsageError(f"{weights} holds the {code.cfg.kind!r} code, --method {method} needs {want!r}")
         img = send(win, snr_db=snr, method=method, channel=channel, bandwidth=bandwidth, seed=seed, code=code)
         _save_png(out_path, img)
-        click.echo(f"{method} over {channel} at {snr:g} dB -> {out_path}")
+        ref = _sender_image(win, "atfi")
+        h, w = win.shape[1:]
+        uses = channel_uses(h, w, int(parse_bandwidth(bandwidth) * 256))
+        res = {"output": str(out_path), "method": method, "channel": channel, "snr_db": snr, "bandwidth": bandwidth,
+               "at": at, "channel_uses": int(uses), "channel_uses_per_pixel": uses / float(h * w),
+               "psnr_vs_sender": psnr(img, ref, data_range=1.0), "ssim_vs_sender": ssim(img, ref, data_range=1.0),
+               "reference": "atfi, rate ratio 0.6"}
+        if as_json:
+            click.echo(json.dumps(res))
+        else:
+            click.echo(f"{method} over {channel} at {snr:g} dB, frame {at}: {uses} channel uses "
+                       f"({res['channel_uses_per_pixel']:.4f} per pixel); received vs the sender's ATFI image: "
+                       f"PSNR {res['psnr_vs_sender']:.2f} dB, SSIM {res['ssim_vs_sender']:.4f} -> {out_path}")

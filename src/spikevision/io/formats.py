@@ -45,13 +45,23 @@ def load(
     rate_hz: float | None = None,
     upright: bool = False,
     drop_partial: bool = False,
+    header_bytes: int | None = None,
+    layout: str | None = None,
 ) -> SpikeStream:
-    """Open any supported spike file; ``height``/``width``/``sensor``/``upright`` apply to ``.dat`` only."""
+    """Open any supported spike file; ``height``/``width``/``sensor``/``upright``/``header_bytes``/``layout``
+    apply to ``.dat`` only.
+
+    A ``.dat`` file is opened by :func:`spikevision.io.sensor.open_dat`: with no size given, the size
+    comes from its ``.json`` sidecar or is detected from the data (``sensor="auto"``); a given size
+    that the data contradict is warned about.
+    """
     p = Path(path)
     s = _suffix(p)
     if s == ".dat":
-        return read_dat(p, height=height, width=width, sensor=sensor, rate_hz=rate_hz or DEFAULT_RATE_HZ,
-                        upright=upright, drop_partial=drop_partial)
+        from .sensor import open_dat
+
+        return open_dat(p, height=height, width=width, sensor=sensor, rate_hz=rate_hz, upright=upright or None,
+                        drop_partial=drop_partial, header_bytes=header_bytes, layout=layout)
     check_existing_file(p, "spike file")
     if s in (".h5", ".hdf5"):
         st = read_h5(p)

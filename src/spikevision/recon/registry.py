@@ -266,7 +266,21 @@ def reconstruct(
     progress:
         Show a progress bar on whole-stream work.
     **options:
-        Method settings, e.g. ``window=41, rate_ratio=0.6`` for TFP.
+        Method settings, e.g. ``window=41, rate_ratio=0.6`` for TFP. Every
+        built-in method takes ``rate_ratio``: a number (spikes per frame of a
+        white pixel; 0.6 is the REDS convention and the functions' default) or
+        ``"auto"``, estimated from the recording by
+        :func:`spikevision.recon.exposure.estimate_rate_ratio` (one value for
+        the whole call).
+
+    Returns
+    -------
+    With ``at``: the ``(H, W)`` image of frame ``at``. With ``every=k``: the
+    images of frames ``t = 0, k, 2k, ...`` whose window
+    ``[t - window // 2, t - window // 2 + window)`` lies inside the stream, in
+    increasing order (``frame_indices(n_frames, every=k, window=window)`` lists
+    them): so ``every=1`` on a 301-frame stream with a 41-frame window returns
+    the 261 images of frames 20..280, not 301.
 
     Examples
     --------
@@ -281,6 +295,10 @@ def reconstruct(
     stream = stream_or_array if isinstance(stream_or_array, SpikeStream) else as_stream(stream_or_array)
     opts = {**m.defaults, **options}
     func = m.load()
+    if isinstance(opts.get("rate_ratio"), str):  # "auto": estimated once from the whole recording
+        from .exposure import resolve_rate_ratio
+
+        opts["rate_ratio"] = resolve_rate_ratio(opts["rate_ratio"], stream)
     if m.kind == "stream":
         _check_options(func, m.name, opts, ("at", "every", "progress"))
         if "window" not in opts and m.window is not None and "window" in _keyword_names(func):
@@ -320,10 +338,13 @@ def _check_at(at: Any, n_frames: int, window: int | None) -> int:
     if window is not None:
         lo = at - window // 2
         if lo < 0 or lo + window > n_frames:
+            if n_frames < window:
+                raise ValueError(f"a {window}-frame window centred on frame {at} does not fit: the stream has only "
+                                 f"{n_frames} frames, so no frame has enough context (use a shorter window)")
             raise ValueError(
                 f"a {window}-frame window centred on frame {at} needs frames [{lo}, {lo + window}), "
-                f"but the stream has frames [0, {n_frames}); frames {window // 2}..{n_frames - window + window // 2 - 1} "
-                f"have enough context"
+                f"but the stream has frames [0, {n_frames}); frames {window // 2} to {n_frames - window + window // 2} "
+                f"(inclusive) have enough context"
             )
     return at
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
-from .export import IMAGE_SUFFIXES, export_spikes, spike_frames, to_uint8, write_images, write_png, write_video
+from .export import (IMAGE_SUFFIXES, export_spikes, is_folder_output, spike_frames, to_uint8, write_images, write_png,
+                     write_png_sequence, write_video)
+from .grid import labelled_grid
 
-__all__ = ["to_uint8", "spike_frames", "write_images", "write_png", "write_video", "export_spikes", "IMAGE_SUFFIXES"]
+__all__ = ["to_uint8", "spike_frames", "write_images", "write_png", "write_png_sequence", "write_video", "export_spikes",
+           "is_folder_output", "labelled_grid", "IMAGE_SUFFIXES"]

@@ -32,8 +32,8 @@ import numpy as np
 
 from .._checks import check_positive_float, check_positive_int
 
-__all__ = ["to_uint8", "spike_frames", "write_images", "write_png", "write_video", "export_spikes",
-           "IMAGE_SUFFIXES"]
+__all__ = ["to_uint8", "spike_frames", "write_images", "write_png", "write_png_sequence", "write_video",
+           "export_spikes", "is_folder_output", "IMAGE_SUFFIXES"]
 
 #: Output suffixes understood by :func:`write_images`.
 IMAGE_SUFFIXES = (".png", ".mp4", ".gif", ".npy")
@@ -151,13 +151,65 @@ def write_video(path: str | os.PathLike, images: Any, *, fps: float = 30.0, prog
     return Path(path)
 
 
-def write_images(path: str | os.PathLike, images: Any, *, fps: float = 30.0, progress: bool = False) -> Path:
-    """Save ``(H, W)`` or ``(N, H, W)`` images by suffix: ``.png`` (one frame), ``.mp4``, ``.gif``, ``.npy``."""
+def is_folder_output(path: str | os.PathLike) -> bool:
+    """Whether an output path names a folder (a PNG sequence): it ends in ``/``, is an existing folder,
+    or has no suffix."""
+    s = str(path)
+    return s.endswith(("/", os.sep)) or Path(s).is_dir() or Path(s).suffix == ""
+
+
+def write_png_sequence(folder: str | os.PathLike, images: Any, *, indices: Any = None, prefix: str = "frame_",
+                       progress: bool = False) -> list[Path]:
+    """Write ``(N, H, W)`` images (or ``(N, H, W, 3)`` uint8 RGB) as ``folder/frame_000020.png`` ...
+
+    ``indices`` (default ``0..N-1``) number the files, e.g. the frame indices that
+    :func:`spikevision.recon.reconstruct` returned images for; the numbers are zero-padded
+    to six digits so the files sort in time order. Each file is written atomically.
+    """
+    from PIL import Image
+
+    from ..io.atomic import atomic_path
+    from ..progress import progress_bar
+
+    a = np.asarray(images)
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim not in (3, 4) or a.shape[0] == 0 or (a.ndim == 4 and a.shape[-1] != 3):
+        raise ValueError(f"a PNG sequence needs (N, H, W) or (N, H, W, 3) images with N >= 1, got shape {a.shape}")
+    idx = np.arange(len(a)) if indices is None else np.asarray(indices, np.int64)
+    if idx.shape != (len(a),):
+        raise ValueError(f"indices must have one entry per image ({len(a)}), got shape {idx.shape}")
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with progress_bar(total=len(a), desc=f"write {out.name or out}/", enabled=progress, unit="png") as bar:
+        for i, img in zip(idx, a):
+            p = out / f"{prefix}{int(i):06d}.png"
+            rgb = img if (img.ndim == 3 and img.dtype == np.uint8) else None
+            with atomic_path(p) as tmp:
+                if rgb is not None:
+                    Image.fromarray(rgb, mode="RGB").save(tmp, format="PNG")
+                else:
+                    Image.fromarray(to_uint8(img), mode="L").save(tmp, format="PNG")
+            paths.append(p)
+            bar.update(1)
+    return paths
+
+
+def write_images(path: str | os.PathLike, images: Any, *, fps: float = 30.0, progress: bool = False,
+                 indices: Any = None) -> Path:
+    """Save ``(H, W)`` or ``(N, H, W)`` images by suffix: ``.png`` (one frame), ``.mp4``, ``.gif``, ``.npy``,
+    or a folder (a path ending in ``/``, an existing folder, or no suffix): a PNG sequence
+    (:func:`write_png_sequence`, files numbered by ``indices``)."""
     from ..io.atomic import atomic_open
 
+    if is_folder_output(path):
+        write_png_sequence(path, images, indices=indices, progress=progress)
+        return Path(path)
     suffix = Path(path).suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
-        raise ValueError(f"unknown output type {suffix!r} for {path}; expected one of {', '.join(IMAGE_SUFFIXES)}")
+        raise ValueError(f"unknown output type {suffix!r} for {path}; expected one of {', '.join(IMAGE_SUFFIXES)} "
+                         f"or a folder (ending in /) for a PNG sequence")
     a = _check_frames(images)
     if suffix == ".png":
         if a.ndim == 3 and a.shape[0] != 1:

@@ -14,10 +14,34 @@ import numpy as np
 from ..._checks import check_binary_array
 from ..._symmetry import ENSEMBLE_SIZES, SYMMETRIES, check_ensemble
 
-__all__ = ["MODELS", "ENSEMBLE_SIZES", "build_model", "load_model", "reconstruct_learned", "unavailable_reason"]
+__all__ = ["MODELS", "ENSEMBLE_SIZES", "unavailable", "TILE_PIXELS", "TILE_MARGIN", "build_model", "load_model",
+           "reconstruct_learned"]
 
 #: Learned methods and the registry name of their shipped weights.
 MODELS = {"cnn": "recon_cnn", "snn": "recon_snn"}
+
+
+def unavailable(model: str) -> str | None:
+    """``None`` if the learned ``model`` can run here, else what is missing and the command that installs it
+    (package and extra named exactly, e.g. spikingjelly's own dependency loguru)."""
+    import importlib.util
+
+    if model not in MODELS:
+        raise ValueError(f"unknown learned model {model!r}; expected one of {sorted(MODELS)}")
+    if importlib.util.find_spec("torch") is None:
+        return "needs torch (missing): pip install torch==2.13.0 (the CPU build; 'spikevision[torch]')"
+    if model == "snn":
+        from ..._snn import spikingjelly
+
+        try:
+            spikingjelly()
+        except ImportError as exc:
+            return str(exc)
+    from ...weights import registry
+
+    if MODELS[model] not in registry():
+        return f"weights {MODELS[model]!r} are not shipped with this installation"
+    return None
 
 
 def _torch() -> Any:
@@ -67,24 +91,6 @@ def load_model(model: str, weights: str | None = None) -> Any:
     return net
 
 
-def unavailable_reason(method: str) -> str | None:
-    """``None`` if the learned ``method`` (``"cnn"``/``"snn"``) can run here, else why not (a missing package
-    or unshipped weights); any other method: ``None``."""
-    import importlib.util
-
-    if method not in MODELS:
-        return None
-    if importlib.util.find_spec("torch") is None:
-        return "needs torch (pip install torch==2.13.0)"
-    if method == "snn" and importlib.util.find_spec("spikingjelly") is None:
-        return "needs spikingjelly (pip install --no-deps spikingjelly==2.0.0)"
-    from ...weights import registry
-
-    if MODELS[method] not in registry():
-        return "weights not shipped"
-    return None
-
-
 def _run_symmetric(net: Any, x: Any, ensemble: int) -> Any:
     """Mean of ``net``'s images over the first ``ensemble`` symmetries of the input (self-ensemble).
 
@@ -107,8 +113,42 @@ def _run_symmetric(net: Any, x: Any, ensemble: int) -> Any:
     return total / ensemble
 
 
+#: Per model: ``(largest frame run whole, in pixels; kept side of a tile beyond that)``. Bigger frames
+#: are cut into square tiles read with :data:`TILE_MARGIN` pixels of overlap. Chosen so that peak memory
+#: stays under 2 GB on a 1000 x 1000 frame (measured in docs/real-recordings.md); 250 x 400 (the Vidar
+#: size, the REDS protocol) runs whole, so its numbers are those of the untiled network.
+TILE_PIXELS = {"cnn": (1024 * 1024, 768), "snn": (250 * 400, 192)}
+#: Context (pixels) each tile sees beyond the part of it that is kept; a multiple of 8.
+TILE_MARGIN = 32
+
+
+def _tile_spans(n: int, core: int, margin: int) -> list[tuple[int, int, int, int]]:
+    """``(in_lo, in_hi, out_lo, out_hi)`` along one axis of length ``n``: tiles of ``core`` kept pixels
+    (a multiple of 8, so every tile sits on the network's 8-pixel grid) read with ``margin`` more."""
+    spans = []
+    for lo in range(0, n, core):
+        hi = min(n, lo + core)
+        spans.append((max(0, lo - margin), min(n, hi + margin), lo, hi))
+    return spans
+
+
+def _tile_side(model: str, h: int, w: int, tile: int | None) -> int | None:
+    """Kept side of a square tile (multiple of 8), or ``None`` when the frame runs whole."""
+    if tile is not None:
+        if isinstance(tile, bool) or not isinstance(tile, (int, np.integer)) or tile < 0:
+            raise ValueError(f"tile must be an integer >= 0 (0: never tile), got {tile!r}")
+        if tile == 0:
+            return None
+        side = max(8, int(tile) // 8 * 8)
+    else:
+        whole, side = TILE_PIXELS[model]
+        if h * w <= whole:
+            return None
+    return None if (h <= side and w <= side) else side
+
+
 def reconstruct_learned(window: Any, *, model: str, weights: str | None = None, threads: int | None = None,
-                        ensemble: int = 1) -> np.ndarray:
+                        ensemble: int = 1, rate_ratio: float | None = None, tile: int | None = None) -> np.ndarray:
     """Image at the centre of a spike window with a learned model.
 
     Parameters
@@ -123,12 +163,34 @@ def reconstruct_learned(window: Any, *, model: str, weights: str | None = None, 
         or 8) flips/transposes of the window and average the images mapped back
         (as in EDSR+). ``ensemble`` times the time for a little more quality
         (measured in the README); 1 (the default) runs the model once.
+    rate_ratio:
+        Exposure: the firing rate (spikes per frame) that maps to white.
+        ``None``: the model's own (0.6, the REDS convention it was trained
+        with). The network computes the image in its own scale, where white is
+        its ``rate_ratio``; that image, *before* clipping, is multiplied by
+        ``model_rate_ratio / rate_ratio`` and then clipped to [0, 1], so rates
+        up to 1 spike per frame are not clipped at 0.6 and the result at the
+        model's own ratio is bit for bit what it was. The registry resolves
+        ``"auto"`` to a number first (:mod:`spikevision.recon.exposure`).
+    threads:
+        CPU threads for torch; ``None``: the idle cores
+        (:func:`spikevision._threads.inference_threads`: ``SPIKEVISION_THREADS``
+        or the cores not busy with other work).
+    tile:
+        Kept side of square tiles, in pixels (rounded down to a multiple of 8),
+        each run with :data:`TILE_MARGIN` pixels of context on every side;
+        ``0``: never tile; ``None``: tile frames larger than
+        :data:`TILE_PIXELS` of the model, which bounds memory (the SNN needs
+        about 14 kB per pixel). Tiled and whole images agree to within
+        rounding in the tiles' interiors; the documented tolerance is tested.
 
     Returns
     -------
     ``(H, W)`` (or ``(B, H, W)``) float32 in [0, 1].
     """
     torch = _torch()
+    from ..._threads import inference_threads
+
     ensemble = check_ensemble(ensemble)
     a = np.asarray(window)
     single = a.ndim == 3
@@ -141,9 +203,29 @@ def reconstruct_learned(window: Any, *, model: str, weights: str | None = None, 
     need = net.cfg.window
     if a.shape[1] != need:
         raise ValueError(f"the {model} model needs a {need}-frame window, got {a.shape[1]} frames")
-    if threads:
-        torch.set_num_threads(threads)
+    scale = 1.0
+    if rate_ratio is not None:
+        from ..exposure import parse_rate_ratio
+
+        rr = parse_rate_ratio(rate_ratio)
+        if isinstance(rr, str):
+            raise ValueError("rate_ratio='auto' needs the recording: use spikevision.recon.reconstruct, "
+                             "or pass estimate_rate_ratio(stream)")
+        scale = float(net.cfg.rate_ratio) / rr
+    torch.set_num_threads(inference_threads(threads))
+    h, w = a.shape[-2:]
+    side = _tile_side(model, h, w, tile)
+    res = np.empty((a.shape[0], h, w), np.float32)
     with torch.inference_mode():
-        img = _run_symmetric(net, torch.from_numpy(np.ascontiguousarray(a)).float(), ensemble)
-        res = img[:, 0].clamp(0, 1).numpy().astype(np.float32)
+        if side is None:
+            res[:] = _run_symmetric(net, torch.from_numpy(np.ascontiguousarray(a)).float(), ensemble)[:, 0].numpy()
+        else:
+            for r0, r1, kr0, kr1 in _tile_spans(h, side, TILE_MARGIN):
+                for c0, c1, kc0, kc1 in _tile_spans(w, side, TILE_MARGIN):
+                    x = torch.from_numpy(np.ascontiguousarray(a[..., r0:r1, c0:c1])).float()
+                    img = _run_symmetric(net, x, ensemble)[:, 0].numpy()
+                    res[:, kr0:kr1, kc0:kc1] = img[:, kr0 - r0 : kr1 - r0, kc0 - c0 : kc1 - c0]
+    if scale != 1.0:
+        res *= np.float32(scale)
+    np.clip(res, 0.0, 1.0, out=res)
     return res[0] if single else res
