@@ -195,8 +195,8 @@ def simulate_to_dat(
     and the simulation attributes are written next to it as JSON
     (``clip.dat`` → ``clip.json``), since ``.dat`` has no header.
     """
-    from ..io.atomic import atomic_open
-    from ..io.dat import DatWriter
+    from ..io.atomic import atomic_group, atomic_open
+    from ..io.dat import SIDECAR_FORMAT, DatWriter, _file_stamp
     from ..progress import progress_bar
 
     plan, settings, seed, chunk = _prepare(source, settings, n_frames, frames_per_image, seed, height, width, chunk)
@@ -204,15 +204,20 @@ def simulate_to_dat(
     if out.suffix.lower() != ".dat":
         raise ValueError(f"simulate_to_dat writes a .dat file; got {out.name!r}")
     h, w = plan.height, plan.width
+    targets = [out, out.with_suffix(".json")] if metadata else [out]
     bar = progress_bar(total=plan.n_frames, desc=f"simulating {out.name}", enabled=progress, unit="frame")
-    with DatWriter(out, height=h, width=w) as wr:
-        for _, spk in _run(plan, settings, seed, chunk):
-            wr.write(spk.reshape(-1, h, w))
-            bar.update(len(spk))
-    bar.close()
-    if metadata:
-        meta = {"format": "dat", "height": h, "width": w, "n_frames": wr.n_frames, "rate_hz": settings.rate_hz,
-                "layout": "spikevision.io.dat (LSB first, rows bottom-to-top)", **_attrs(plan, settings, seed)}
-        with atomic_open(out.with_suffix(".json"), "w") as fh:
-            json.dump(meta, fh, indent=2)
+    # The .dat and its sidecar are written as a unit: both to temporary files, renamed together
+    # under the folder's lock; the sidecar records the .dat's hash and identity (read_sidecar checks them).
+    with atomic_group(targets) as tmps:
+        with DatWriter(tmps[0], height=h, width=w) as wr:
+            for _, spk in _run(plan, settings, seed, chunk):
+                wr.write(spk.reshape(-1, h, w))
+                bar.update(len(spk))
+        bar.close()
+        if metadata:
+            meta = {"format": SIDECAR_FORMAT, "data": out.name, "height": h, "width": w, "n_frames": wr.n_frames,
+                    "rate_hz": settings.rate_hz, "layout": "spikevision.io.dat (LSB first, rows bottom-to-top)",
+                    "file": {"sha256": wr.sha256, **_file_stamp(os.stat(tmps[0]))}, **_attrs(plan, settings, seed)}
+            with atomic_open(tmps[1], "w") as fh:
+                json.dump(meta, fh, indent=2)
     return out
