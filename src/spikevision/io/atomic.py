@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator, Sequence
 
-__all__ = ["atomic_path", "atomic_open", "atomic_group", "atomic_dir", "clean_stale_temps"]
+__all__ = ["atomic_path", "atomic_open", "atomic_group", "atomic_dir", "recover_dir", "clean_stale_temps", "folder_lock"]
 
 
 def _umask() -> int:
@@ -212,6 +212,20 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def recover_dir(path: str | os.PathLike) -> bool:
+    """Put back a folder an interrupted :func:`atomic_dir` moved aside; return whether it did.
+
+    Only acts when ``path`` is missing and a killed writer's moved-aside copy exists.
+    """
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.exists() or not parent.is_dir():
+        return False
+    with folder_lock(parent):
+        _restore_old_dir(target)
+    return target.exists()
 
 
 def _restore_old_dir(target: Path) -> None:

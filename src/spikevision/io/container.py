@@ -29,8 +29,8 @@ Guarded reading
 ---------------
 HDF5's C library can crash (``SIGSEGV``) or loop for minutes on a corrupt
 file, inside calls that Python cannot interrupt. :func:`read_h5` therefore
-first opens an untrusted file in a child process (``fork`` where safe, else
-a fresh interpreter) with a time limit (:data:`PROBE_TIMEOUT_ENV`, default
+first opens an untrusted file in a child process (``fork``; a time-out while
+other threads run is confirmed in a fresh interpreter) with a time limit (:data:`PROBE_TIMEOUT_ENV`, default
 20 s): the child walks the structure, reads every attribute and the whole chunk
 index, and reports them. Only a file whose probe finished cleanly, and that
 has not changed since, is opened in-process; its attributes come from the
@@ -340,8 +340,13 @@ def probe_h5(path: str | os.PathLike, *, timeout: float | None = None) -> dict[s
     before = _stamp(p)
     if before in _VERIFIED:
         return _VERIFIED[before]
-    use_fork = hasattr(os, "fork") and threading.active_count() == 1
-    kind, res = (_run_forked if use_fork else _run_spawned)(str(p), timeout)
+    if hasattr(os, "fork"):
+        kind, res = _run_forked(str(p), timeout)
+        if kind == "timeout" and threading.active_count() > 1:
+            # A forked child can inherit a lock another thread held; confirm in a fresh interpreter.
+            kind, res = _run_spawned(str(p), timeout)
+    else:  # pragma: no cover - non-POSIX
+        kind, res = _run_spawned(str(p), timeout)
     if kind == "timeout":
         raise SpikeFormatError(
             f"{p}: HDF5 did not finish opening the file within {timeout:g} s (a corrupt file can make it loop); "

@@ -360,7 +360,11 @@ def open_dataset(path: str | os.PathLike, *, verify: str = "size") -> SyntheticD
     """
     if verify not in ("size", "hash"):
         raise ValueError(f"verify must be 'size' or 'hash', got {verify!r}")
+    from ..io.atomic import recover_dir
+
     p = Path(path)
+    if not p.exists() and p.suffix != ".json":
+        recover_dir(p)  # a write_dataset killed while swapping folders left the old dataset aside
     idx = p / "index.json" if p.is_dir() else p
     check_existing_file(idx, "dataset index")
     index = _read_json(idx)
