@@ -9,7 +9,12 @@ Measures, in one run:
    as a ratio;
 2. `spikevision info --json` wall time on a 1 GB recording (80,000 frames),
    end to end in a fresh process (spike counts by population count);
-3. peak RSS of a fresh process that reads frames [t, t+100) of a 2 GB file.
+3. peak RSS of a fresh process that reads frames [t, t+100) of a 2 GB file;
+4. (``--section robustness``) the cost of the hardened readers: ``.dat``
+   decoding and counting through ``pread`` (today's reader) vs. the memory map
+   the reader used before (same decoder on top), alternating rounds in one
+   run; and opening an ``.h5`` container with its guarded probe vs. a bare
+   in-process ``h5py`` open.
 All numbers are single-threaded numpy; the files are written first (so they are
 in the page cache) and deleted afterwards.
 """
@@ -149,15 +154,86 @@ def bench_window_rss(path: Path) -> dict:
     return {"peak_rss_mb": kb / 1024}
 
 
+def bench_robustness(path: Path, frames: int, work: Path, rounds: int = 5) -> dict:
+    """pread (now) vs. memory map (before) under the same decoder; guarded vs. bare .h5 open."""
+    from spikevision import read_dat
+    from spikevision.io.dat import PackedSource
+    from spikevision.stream import SpikeStream
+
+    new = read_dat(path, height=H, width=W)
+    old = SpikeStream(PackedSource(np.memmap(path, np.uint8, "r", shape=(frames, NB)), H, W, upright=False))
+    assert np.array_equal(new.frames(0, 300), old.frames(0, 300))
+
+    def decode(s):
+        t0 = time.perf_counter()
+        for a in range(0, frames, 256):
+            s.frames(a, min(a + 256, frames))
+        return time.perf_counter() - t0
+
+    def count(s):
+        t0 = time.perf_counter()
+        s.spike_counts()
+        return time.perf_counter() - t0
+
+    res = {}
+    for name, fn in (("decode", decode), ("count", count)):
+        t_new, t_old = [], []
+        for _ in range(rounds):  # alternate, so load changes hit both sides alike
+            t_new.append(fn(new))
+            t_old.append(fn(old))
+        res[name] = {"pread_gpix_s": frames * H * W / min(t_new) / 1e9, "mmap_gpix_s": frames * H * W / min(t_old) / 1e9,
+                     "ratio_pread_over_mmap": min(t_old) / min(t_new),
+                     "median_ratio": float(np.median(np.array(t_old) / np.array(t_new)))}
+    try:
+        import h5py
+
+        from spikevision.io import container, save
+    except ImportError:
+        return res
+    h5 = work / "clip.h5"
+    save(h5, new[:2000])
+    t_probe, t_bare = [], []
+    for _ in range(rounds):
+        container._VERIFIED.clear()
+        t0 = time.perf_counter()
+        with container.read_h5(h5) as s:
+            s.frames(0, 1)
+        t_probe.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        with h5py.File(h5, "r") as f:
+            ds = f["spikes"]
+            {k: ds.attrs[k] for k in ds.attrs}
+            ds[0:1]
+        t_bare.append(time.perf_counter() - t0)
+    res["h5_open"] = {"guarded_ms": 1e3 * float(np.median(t_probe)), "bare_ms": 1e3 * float(np.median(t_bare))}
+    h5.unlink()
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--spikezoo-utils", default=None,
                     help="path to spikezoo/utils/spike_utils.py (pip download --no-deps spikezoo==0.2.3.7; unzip) to time it too")
+    ap.add_argument("--section", choices=["all", "robustness"], default="all",
+                    help="'robustness': only the pread-vs-mmap and guarded .h5 open comparison")
     args = ap.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="sv-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     results = {}
+    if args.section == "robustness":
+        f150 = work / "150MB.dat"
+        make_file(f150, 12_000)
+        r = bench_robustness(f150, 12_000, work)
+        f150.unlink()
+        for k in ("decode", "count"):
+            print(f"{k} 150 MB: pread {r[k]['pread_gpix_s']:.2f} Gpix/s, memory map (before) {r[k]['mmap_gpix_s']:.2f} "
+                  f"Gpix/s -> pread/mmap speed ratio {r[k]['ratio_pread_over_mmap']:.2f} (median {r[k]['median_ratio']:.2f})")
+        if "h5_open" in r:
+            print(f"open a 2,000-frame .h5 and read one frame: guarded {r['h5_open']['guarded_ms']:.1f} ms, "
+                  f"bare h5py {r['h5_open']['bare_ms']:.1f} ms")
+        print(json.dumps(r))
+        return
     f150 = work / "150MB.dat"
     make_file(f150, 12_000)
     results["decode"] = bench_decode(f150, 12_000, args.spikezoo_utils)

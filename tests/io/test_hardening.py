@@ -257,7 +257,7 @@ def test_h5_dangling_link_group_and_missing(tmp_path):
     with pytest.raises(SpikeFormatError, match="ExternalLink"):
         load(p)
     (tmp_path / "not.h5").write_bytes(b"hello, not hdf5")
-    with pytest.raises(SpikeFormatError, match="not an HDF5 file"):
+    with pytest.raises(SpikeFormatError, match="not a readable HDF5 file"):
         load(tmp_path / "not.h5")
 
 

@@ -336,7 +336,7 @@ def probe_h5(path: str | os.PathLike, *, timeout: float | None = None) -> dict[s
     with open(p, "rb") as fh:
         head = fh.read(8)
     if head != _HDF5_SIGNATURE:
-        raise SpikeFormatError(f"{p} is not an HDF5 file (its first bytes are {head!r}, expected {_HDF5_SIGNATURE!r})")
+        raise SpikeFormatError(f"{p} is not a readable HDF5 file: its first bytes are {head!r}, expected {_HDF5_SIGNATURE!r}")
     before = _stamp(p)
     if before in _VERIFIED:
         return _VERIFIED[before]

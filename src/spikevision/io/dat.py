@@ -153,6 +153,9 @@ def _popcount_rows(p: np.ndarray) -> np.ndarray:
     return np.bitwise_count(words).sum(axis=1, dtype=np.int64)
 
 
+_COUNT_BLOCK_BYTES = 1 << 20
+
+
 class PackedSource:
     """Frames stored packed in ``.dat`` layout in any row-sliceable buffer ``(T, frame_bytes)``.
 
@@ -185,7 +188,19 @@ class PackedSource:
         return unpack_frames(self.raw(start, stop), self.height, self.width, upright=self.upright)
 
     def counts(self, start: int, stop: int) -> np.ndarray:
-        p = self.raw(start, stop)
+        nb = self.buffer.shape[1]
+        block = max(1, _COUNT_BLOCK_BYTES // nb)
+        if stop - start <= block or not hasattr(self.buffer, "read_into"):
+            return self._count_packed(self.raw(start, stop))
+        # Long ranges: read ~1 MB at a time into one reused buffer (stays in cache, no fresh pages).
+        out = np.empty(stop - start, np.int64)
+        scratch = np.empty((block, nb), np.uint8)
+        for i in range(start, stop, block):
+            j = min(i + block, stop)
+            out[i - start : j - start] = self._count_packed(self.buffer.read_into(i, j, scratch))
+        return out
+
+    def _count_packed(self, p: np.ndarray) -> np.ndarray:
         c = _popcount_rows(p)
         if self._pad_mask is not None and len(p):
             c -= np.bitwise_count(p[:, -1] & ~self._pad_mask).astype(np.int64)
@@ -227,8 +242,16 @@ class FileRows:
         if step != 1:
             raise ValueError("FileRows slices must be contiguous (step 1)")
         check_memory(max(0, b - a) * self.shape[1], f"reading rows [{a}, {b}) of {self.path}")
+        return self.read_into(a, b, np.empty((max(0, b - a), self.shape[1]), np.uint8))
+
+    def read_into(self, a: int, b: int, buf: np.ndarray) -> np.ndarray:
+        """Read rows ``[a, b)`` (``0 <= a <= b <= n``) into the first rows of the C-contiguous ``buf``; return that view."""
         n, nb = max(0, b - a), self.shape[1]
-        out = np.empty((n, nb), np.uint8)
+        if not (0 <= a <= b <= self.shape[0]) or buf.dtype != np.uint8 or buf.ndim != 2 or buf.shape[1] != nb \
+                or buf.shape[0] < n or not buf.flags.c_contiguous:
+            raise ValueError(f"read_into needs 0 <= a <= b <= {self.shape[0]} and a C-contiguous uint8 buffer "
+                             f"(>= {n}, {nb}); got a={a}, b={b}, buffer {buf.dtype} {buf.shape}")
+        out = buf[:n]
         if not self._finalizer.alive:
             raise ValueError(f"{self.path} is closed")
         view = memoryview(out).cast("B")

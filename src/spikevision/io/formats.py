@@ -85,8 +85,8 @@ class _NpyFrames:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def _read(self, start: int, stop: int) -> np.ndarray:
-        a = self._rows[start:stop]
+    def _read(self, start: int, stop: int, scratch: np.ndarray | None = None) -> np.ndarray:
+        a = self._rows[start:stop] if scratch is None else self._rows.read_into(start, stop, scratch)
         if a.size and a.max() > 1:
             raise SpikeFormatError(
                 f"{self.path}: frames [{start}, {stop}) hold the value {int(a.max())}; spike files hold only 0 and 1"
@@ -99,10 +99,11 @@ class _NpyFrames:
 
     def counts(self, start: int, stop: int) -> np.ndarray:
         out = np.empty(max(0, stop - start), np.int64)
-        step = max(1, (64 << 20) // (self.height * self.width))
+        step = max(1, (1 << 20) // (self.height * self.width))  # ~1 MB reused buffer: stays in cache
+        scratch = np.empty((min(step, max(0, stop - start)), self.height * self.width), np.uint8)
         for i in range(start, stop, step):
             j = min(i + step, stop)
-            out[i - start : j - start] = self._read(i, j).sum(axis=1, dtype=np.int64)
+            out[i - start : j - start] = self._read(i, j, scratch).sum(axis=1, dtype=np.int64)
         return out
 
     def close(self) -> None:
