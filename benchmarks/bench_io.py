@@ -210,6 +210,65 @@ def bench_robustness(path: Path, frames: int, work: Path, rounds: int = 5) -> di
     return res
 
 
+_WORKER = r"""
+import json, sys, time
+import numpy as np
+from spikevision import load, read_dat, save
+path, frames, work, tag = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+H, W = 250, 400
+out = {}
+s = read_dat(path, height=H, width=W)
+t0 = time.perf_counter()
+for a in range(0, frames, 256):
+    s.frames(a, min(a + 256, frames))
+out["decode_s"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+s.spike_counts()
+out["count_s"] = time.perf_counter() - t0
+h5, npy = f"{work}/clip_{tag}.h5", f"{work}/clip_{tag}.npy"
+import os
+if not os.path.exists(h5):
+    save(h5, s[:2000])
+    save(npy, s[:1000])
+t0 = time.perf_counter()
+h = load(h5)
+h.frames(0, 2000)
+out["h5_open_read_s"] = time.perf_counter() - t0
+t0 = time.perf_counter()
+n = load(npy)
+n.frames(0, 1000)
+n.spike_counts()
+out["npy_read_count_s"] = time.perf_counter() - t0
+print(json.dumps(out))
+"""
+
+
+def bench_against(path: Path, frames: int, work: Path, baseline_src: str, rounds: int = 5) -> dict:
+    """Today's readers vs. another source tree (e.g. the code before hardening), alternating fresh processes.
+
+    Each round runs one fresh process per tree: decode in 256-frame slices, spike counts, open a
+    2,000-frame ``.h5`` and read it whole (guard included, the first open in a process), read and count a
+    1,000-frame ``.npy``. Ratios are ``baseline time / today's time`` of the best round (> 1: today is faster).
+    """
+    here = str(Path(__file__).resolve().parents[1] / "src")
+    times: dict[str, list[dict]] = {"today": [], "baseline": []}
+    for _ in range(rounds):
+        for tag, src in (("today", here), ("baseline", baseline_src)):
+            env = {**os.environ, "PYTHONPATH": src}
+            r = subprocess.run([sys.executable, "-c", _WORKER, str(path), str(frames), str(work), tag], env=env,
+                               capture_output=True, text=True, check=True)
+            times[tag].append(json.loads(r.stdout.strip().splitlines()[-1]))
+    res = {}
+    for k in times["today"][0]:
+        t_new = min(t[k] for t in times["today"])
+        t_old = min(t[k] for t in times["baseline"])
+        res[k] = {"today_s": t_new, "baseline_s": t_old, "speed_ratio_today_over_baseline": t_old / t_new}
+    for tag in ("today", "baseline"):
+        for ext in ("h5", "npy"):
+            (work / f"clip_{tag}.{ext}").unlink(missing_ok=True)
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--workdir", default=None)
@@ -217,6 +276,9 @@ def main() -> None:
                     help="path to spikezoo/utils/spike_utils.py (pip download --no-deps spikezoo==0.2.3.7; unzip) to time it too")
     ap.add_argument("--section", choices=["all", "robustness"], default="all",
                     help="'robustness': only the pread-vs-mmap and guarded .h5 open comparison")
+    ap.add_argument("--baseline-src", default=None,
+                    help="with --section robustness: also time the readers of this source tree (e.g. a checkout of the "
+                         "code before hardening, its src/ folder) against today's, in alternating fresh processes")
     args = ap.parse_args()
     work = Path(args.workdir or tempfile.mkdtemp(prefix="sv-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -225,6 +287,8 @@ def main() -> None:
         f150 = work / "150MB.dat"
         make_file(f150, 12_000)
         r = bench_robustness(f150, 12_000, work)
+        if args.baseline_src:
+            r["against_baseline"] = bench_against(f150, 12_000, work, args.baseline_src)
         f150.unlink()
         for k in ("decode", "count"):
             print(f"{k} 150 MB: pread {r[k]['pread_gpix_s']:.2f} Gpix/s, memory map (before) {r[k]['mmap_gpix_s']:.2f} "
@@ -232,6 +296,9 @@ def main() -> None:
         if "h5_open" in r:
             print(f"open a 2,000-frame .h5 and read one frame: guarded {r['h5_open']['guarded_ms']:.1f} ms, "
                   f"bare h5py {r['h5_open']['bare_ms']:.1f} ms")
+        for k, v in r.get("against_baseline", {}).items():
+            print(f"{k}: today {1e3 * v['today_s']:.1f} ms, baseline {1e3 * v['baseline_s']:.1f} ms -> "
+                  f"speed ratio today/baseline {v['speed_ratio_today_over_baseline']:.2f}")
         print(json.dumps(r))
         return
     f150 = work / "150MB.dat"

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from spikevision.io import load, save
 
 from .conftest import REPORT, budget
-from .harness import time_limit
+from .harness import _progress, time_limit
 
 TMP = Path(tempfile.mkdtemp(prefix="sv-fuzz-cli-"))
 _names = itertools.count()
@@ -96,6 +96,7 @@ def test_random_command_lines(line, capsys):
     assert "Traceback" not in err, (argv, err)
     assert code in (0, 1, 2), (argv, code, err)
     REPORT["cli"]["exit0" if code == 0 else "refused"] += 1
+    _progress("cli")
     if code == 0 and out and Path(out).suffix in (".npy", ".npz", ".h5") and argv[0] in ("convert", "simulate"):
         with load(out) as s:  # accepted output must be a valid, non-empty spike file
             assert s.n_frames > 0 and np.asarray(s).max() <= 1
