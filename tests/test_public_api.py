@@ -9,7 +9,7 @@ import spikevision
 MODULES = [
     "spikevision", "spikevision.io", "spikevision.stream", "spikevision.weights", "spikevision.sim",
     "spikevision.recon", "spikevision.recon.learned", "spikevision.metrics", "spikevision.viz",
-    "spikevision.flow", "spikevision.comm", "spikevision.training",
+    "spikevision.flow", "spikevision.comm", "spikevision.training", "spikevision.track",
 ]
 OPTIONAL: list[str] = []
 

@@ -275,6 +275,8 @@ def hard_bits(soft: Any) -> Any:
 def normalize_power(z: Any) -> Any:
     """Scale each sample of ``z`` (``(B, ...)``) to average energy 1 per real symbol.
 
+    Examples
+    --------
     >>> import torch
     >>> z = normalize_power(torch.arange(1.0, 9.0).reshape(2, 4))
     >>> [round(float(v), 4) for v in z.pow(2).mean(1)]

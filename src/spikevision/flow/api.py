@@ -303,6 +303,8 @@ def estimate_flow(stream: Any, t0: int, dt: int, *, method: str = "spikeflow", *
         ``chain=``, ``ensemble=`` for ``"spikeflow"``; ``recon=``, ``preset=``, ``algorithm=`` for the
         classical methods; ``still_gate=`` for all.
 
+    Notes
+    -----
     Chaining (``"spikeflow"``, ``chain="auto"``, the default): an interval
     ``dt >= 20`` whose half the network was trained for is estimated as two
     steps of ``dt / 2`` (windows at ``t0``, ``t0 + dt / 2``, ``t0 + dt``, so no

@@ -1,0 +1,61 @@
+"""CLI: track (MOTChallenge rows, video), synth-track, eval track, errors."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from spikevision.cli.main import cli
+from spikevision.io.mot import read_mot
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("trk")
+    res = CliRunner().invoke(cli, ["synth-track", "-o", str(out), "--sequences", "1", "--frames", "120",
+                                   "-H", "64", "-W", "96", "--objects", "1", "--dim", "0", "--json"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_synth_track_layout(dataset):
+    seq = dataset / "seq_0000"
+    assert (seq / "spikes.dat").is_file() and (seq / "spikes.json").is_file()
+    gt = read_mot(seq / "gt" / "gt.txt")
+    assert set(gt[:, 0]) <= set(range(1, 121, 10))
+
+
+def test_track_writes_mot_rows_and_video(dataset, tmp_path):
+    seq = dataset / "seq_0000"
+    out = tmp_path / "tracks.txt"
+    vid = tmp_path / "tracks.gif"
+    res = CliRunner().invoke(cli, ["track", str(seq / "spikes.dat"), "--sensor", "64x96", "--every", "20",
+                                   "-o", str(out), "--video", str(vid), "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["frames"] == 120 and d["every"] == 20
+    rows = read_mot(out)
+    assert len(rows) == d["rows"]
+    assert set((rows[:, 0] - 1) % 20) <= {0}
+    assert (rows[:, 7:] == -1).all()
+    assert vid.stat().st_size > 0
+
+
+def test_eval_track_json(dataset):
+    pytest.importorskip("trackeval", reason="scores need TrackEval")
+    res = CliRunner().invoke(cli, ["eval", "track", "--data", str(dataset), "--first", "40", "--last", "110",
+                                   "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert {"MOTA", "IDF1", "HOTA"} <= set(d["combined"]) and len(d["sequences"]) == 1
+
+
+def test_errors(tmp_path, dataset):
+    seq = dataset / "seq_0000"
+    r = CliRunner().invoke(cli, ["track", str(seq / "spikes.dat"), "-o", str(tmp_path / "t.txt")])
+    assert r.exit_code == 2 and "--height" in r.output
+    r = CliRunner().invoke(cli, ["track", str(seq / "spikes.dat"), "--sensor", "64x96", "-o",
+                                 str(tmp_path / "t.txt"), "--video", str(tmp_path / "v.avi")])
+    assert r.exit_code == 2 and ".mp4 or .gif" in r.output
+    r = CliRunner().invoke(cli, ["eval", "track", "--data", str(tmp_path)])
+    assert r.exit_code == 2 and "no tracking sequence" in r.output
