@@ -1,0 +1,710 @@
+// spikevision view: the page. Plain JavaScript over the HTTP API (docs/viewer.md).
+"use strict";
+
+(() => {
+  const TOKEN = new URLSearchParams(window.location.search).get("token");
+  const $ = (id) => document.getElementById(id);
+
+  const state = {
+    file: 0, info: null, t: 0, counts: null,
+    playing: false, lastTick: 0, carry: 0,
+    zoom: 1, tx: 0, ty: 0, base: 1, boxW: 400, boxH: 250,
+    pixel: null, panels: [], inflight: 0,
+  };
+
+  // ------------------------------------------------------------------ requests
+  function url(path, params) {
+    const q = new URLSearchParams();
+    q.set("file", String(state.file));
+    for (const [k, v] of Object.entries(params || {})) {
+      if (v !== null && v !== undefined && v !== "") q.set(k, String(v));
+    }
+    if (TOKEN) q.set("token", TOKEN);
+    return `${path}?${q.toString()}`;
+  }
+
+  function busy(delta) {
+    state.inflight += delta;
+    $("busy").hidden = state.inflight <= 0;
+  }
+
+  async function errorText(resp) {
+    try {
+      const body = await resp.json();
+      return body.error || `HTTP ${resp.status}`;
+    } catch (e) {
+      return `HTTP ${resp.status}`;
+    }
+  }
+
+  async function getJSON(path, params) {
+    busy(1);
+    try {
+      const resp = await fetch(url(path, params));
+      if (!resp.ok) throw new Error(await errorText(resp));
+      return await resp.json();
+    } finally {
+      busy(-1);
+    }
+  }
+
+  // ------------------------------------------------------------------ panels
+  // Each panel shows one image URL; a new URL waits until the previous one arrived
+  // (latest wins), so scrubbing and playing never build a queue.
+  class Panel {
+    constructor(kind, opts) {
+      this.kind = kind;               // "frame" | "flow" | "ratemap"
+      this.method = opts.method || "raw";
+      this.window = opts.window || null;
+      this.dt = opts.dt || 20;
+      this.arrows = false;
+      this.closable = !!opts.closable;
+      this.loading = false;
+      this.pending = null;
+      this.shown = null;
+      this.timer = null;
+      this.objectURL = null;
+      this.painted = new Promise((resolve) => { this.markPainted = resolve; });
+      this.build(opts.title);
+    }
+
+    get learned() {
+      if (this.kind === "flow") return this.method !== "classical" && this.method !== "farneback";
+      return this.kind === "frame" && state.info && state.info.learned.includes(this.method);
+    }
+
+    build(title) {
+      const el = document.createElement("div");
+      el.className = "panel";
+      el.dataset.kind = this.kind;
+      const head = document.createElement("div");
+      head.className = "panel-head";
+      const name = document.createElement("span");
+      name.className = "title";
+      name.textContent = title;
+      head.appendChild(name);
+      this.head = head;
+      this.controls(head);
+      const png = document.createElement("button");
+      png.type = "button";
+      png.textContent = "PNG";
+      png.title = "Export the visible part of this panel as PNG";
+      png.className = "export-png";
+      png.addEventListener("click", () => exportPNG(this));
+      head.appendChild(png);
+      if (this.closable) {
+        const close = document.createElement("button");
+        close.type = "button";
+        close.textContent = "\u00d7";
+        close.title = "Remove this panel";
+        close.addEventListener("click", () => removePanel(this));
+        head.appendChild(close);
+      }
+      const vp = document.createElement("div");
+      vp.className = "viewport";
+      const img = document.createElement("img");
+      img.alt = title;
+      img.draggable = false;
+      const marker = document.createElement("div");
+      marker.className = "marker";
+      const msg = document.createElement("div");
+      msg.className = "msg";
+      vp.append(img, marker, msg);
+      el.append(head, vp);
+      this.el = el; this.vp = vp; this.img = img; this.marker = marker; this.msg = msg;
+      attachViewportEvents(vp);
+    }
+
+    controls(head) {
+      const info = state.info;
+      if (this.kind === "frame" && this.method === "mean") {
+        const slider = document.createElement("input");
+        slider.type = "range";
+        slider.min = "1";
+        slider.max = String(Math.max(1, Math.min(info.max_sum_window, 2001, info.frames)));
+        slider.value = String(this.window || 41);
+        slider.className = "mean-window";
+        slider.title = "Window (frames)";
+        const label = document.createElement("span");
+        label.className = "note";
+        label.textContent = `${slider.value} frames`;
+        slider.addEventListener("input", () => {
+          this.window = Number(slider.value);
+          label.textContent = `${slider.value} frames`;
+          this.request();
+        });
+        head.append(slider, label);
+      } else if (this.kind === "frame" && this.method !== "raw") {
+        const sel = document.createElement("select");
+        sel.className = "method";
+        for (const m of info.methods.filter((m) => m !== "raw" && m !== "mean")) {
+          const o = document.createElement("option");
+          o.value = m;
+          o.textContent = info.learned.includes(m) ? `${m} (learned)` : m;
+          sel.appendChild(o);
+        }
+        sel.value = this.method;
+        sel.addEventListener("change", () => { this.method = sel.value; this.request(); });
+        const win = numberInput(this.window || 41, 1, info.max_window, "window (frames)");
+        win.className = "window";
+        win.addEventListener("change", () => { this.window = Number(win.value) || null; this.request(); });
+        head.append(sel, win);
+      } else if (this.kind === "flow") {
+        const sel = document.createElement("select");
+        sel.className = "method";
+        for (const m of info.flow_methods) {
+          const o = document.createElement("option");
+          o.value = m;
+          o.textContent = (m === "classical" || m === "farneback") ? m : `${m} (learned)`;
+          sel.appendChild(o);
+        }
+        sel.value = this.method;
+        sel.addEventListener("change", () => { this.method = sel.value; this.request(); });
+        const dt = numberInput(this.dt, 1, Math.max(1, info.frames - 1), "dt (frames)");
+        dt.addEventListener("change", () => { this.dt = Number(dt.value) || 20; this.request(); });
+        const lab = document.createElement("label");
+        const box = document.createElement("input");
+        box.type = "checkbox";
+        box.className = "arrows";
+        box.addEventListener("change", () => { this.arrows = box.checked; this.request(); });
+        lab.append(box, document.createTextNode(" arrows"));
+        head.append(sel, document.createTextNode("dt"), dt, lab);
+      } else if (this.kind === "ratemap") {
+        const win = numberInput(this.window || Math.min(2000, info.frames), 1, info.max_sum_window, "window (frames)");
+        win.addEventListener("change", () => { this.window = Number(win.value) || null; this.request(); });
+        const note = document.createElement("span");
+        note.className = "note hot-count";
+        this.note = note;
+        head.append(win, note);
+      }
+    }
+
+    src() {
+      if (this.kind === "frame") return url("/api/frame", { t: state.t, method: this.method, window: this.window });
+      if (this.kind === "flow") {
+        return url("/api/flow", { t0: state.t, dt: this.dt, method: this.method, arrows: this.arrows ? 1 : 0 });
+      }
+      return url("/api/ratemap", { t: state.t, window: this.window });
+    }
+
+    // Frames the panel needs at t, from the server's hints; a message when they are not in the recording.
+    missingContext() {
+      const info = state.info, t = state.t;
+      let lo = t, hi = t + 1;
+      if (this.kind === "frame" && this.method !== "raw") {
+        const w = this.window || (this.method === "mean" ? 41 : info.windows[this.method]);
+        if (w) { lo = t - Math.floor(w / 2); hi = lo + w; }
+      } else if (this.kind === "flow") {
+        const n = info.flow_windows[this.method] || 1;
+        lo = t - Math.floor(n / 2);
+        hi = t + this.dt - Math.floor(n / 2) + n;
+      }
+      if (lo >= 0 && hi <= info.frames) return null;
+      return `frame ${t}: this panel needs frames [${lo}, ${hi}), the recording has [0, ${info.frames})`;
+    }
+
+    // Called on every change of t or of the panel's settings.
+    request() {
+      clearTimeout(this.timer);
+      const missing = this.missingContext();
+      if (missing) { this.pending = null; this.showMessage(missing); return; }
+      let delay = 0;
+      if (this.learned) {
+        if (state.playing) { this.showMessage("paused during playback (learned method)"); return; }
+        delay = 350;
+      } else if (this.kind !== "frame") {
+        delay = state.playing ? 0 : 120;
+      }
+      if (delay) this.timer = setTimeout(() => this.load(this.src()), delay);
+      else this.load(this.src());
+    }
+
+    async load(src) {
+      if (src === this.shown) return;
+      if (this.loading) { this.pending = src; return; }
+      this.loading = true;
+      this.el.classList.add("busy");
+      busy(1);
+      try {
+        const resp = await fetch(src);
+        if (!resp.ok) {
+          this.showMessage(await errorText(resp));
+        } else {
+          const blob = await resp.blob();
+          const next = URL.createObjectURL(blob);
+          await new Promise((resolve) => {
+            this.img.onload = resolve;
+            this.img.onerror = resolve;
+            this.img.src = next;
+          });
+          if (this.objectURL) URL.revokeObjectURL(this.objectURL);
+          this.objectURL = next;
+          this.shown = src;
+          this.el.classList.remove("failed");
+          this.el.dataset.loaded = String(Date.now());
+          this.markPainted();
+          if (this.kind === "ratemap") this.updateHot();
+        }
+      } catch (err) {
+        this.showMessage(String(err && err.message ? err.message : err));
+      } finally {
+        busy(-1);
+        this.loading = false;
+        this.el.classList.remove("busy");
+        const next = this.pending;
+        this.pending = null;
+        if (next && next !== this.shown) this.load(next);
+      }
+    }
+
+    showMessage(text) {
+      this.msg.textContent = text;
+      this.el.classList.add("failed");
+      this.shown = null;
+    }
+
+    async updateHot() {
+      try {
+        const h = await getJSON("/api/hotpixels", { t: state.t, window: this.window });
+        this.note.textContent = `${h.count} hot pixel${h.count === 1 ? "" : "s"} (red), mean ${h.mean_rate.toFixed(4)} spikes/frame`;
+      } catch (err) {
+        this.note.textContent = "";
+      }
+    }
+  }
+
+  function numberInput(value, min, max, title) {
+    const el = document.createElement("input");
+    el.type = "number";
+    el.min = String(min);
+    el.max = String(max);
+    el.value = String(value);
+    el.title = title;
+    return el;
+  }
+
+  function addPanel(panel) {
+    state.panels.push(panel);
+    $("panels").appendChild(panel.el);
+    sizeViewports();
+    panel.request();
+  }
+
+  function removePanel(panel) {
+    state.panels = state.panels.filter((p) => p !== panel);
+    panel.el.remove();
+  }
+
+  // ------------------------------------------------------------------ zoom and pan (all panels together)
+  function sizeViewports() {
+    const info = state.info;
+    if (!info) return;
+    const avail = Math.max(200, ($("panels").clientWidth - 24) / 3);
+    state.boxW = Math.round(Math.min(info.width, Math.max(avail, 160)));
+    if (info.width < 160) state.boxW = Math.round(Math.max(160, avail / 2));
+    state.base = state.boxW / info.width;
+    state.boxH = Math.round(info.height * state.base);
+    for (const p of state.panels) {
+      p.vp.style.width = `${state.boxW}px`;
+      p.vp.style.height = `${state.boxH}px`;
+    }
+    applyTransform();
+  }
+
+  function applyTransform() {
+    const s = state.base * state.zoom;
+    const tf = `translate(${state.tx}px, ${state.ty}px) scale(${s})`;
+    for (const p of state.panels) {
+      p.img.style.width = `${state.info.width}px`;
+      p.img.style.height = `${state.info.height}px`;
+      p.img.style.transform = tf;
+    }
+    placeMarkers();
+  }
+
+  function clampPan() {
+    const s = state.base * state.zoom;
+    const w = state.info.width * s, h = state.info.height * s;
+    state.tx = Math.min(0, Math.max(state.boxW - w, state.tx));
+    state.ty = Math.min(0, Math.max(state.boxH - h, state.ty));
+  }
+
+  function toPixel(vp, ev) {
+    const r = vp.getBoundingClientRect();
+    const s = state.base * state.zoom;
+    return { x: Math.floor((ev.clientX - r.left - state.tx) / s), y: Math.floor((ev.clientY - r.top - state.ty) / s) };
+  }
+
+  function visibleCrop() {
+    const s = state.base * state.zoom;
+    const x0 = Math.max(0, Math.floor(-state.tx / s)), y0 = Math.max(0, Math.floor(-state.ty / s));
+    const x1 = Math.min(state.info.width, Math.ceil((state.boxW - state.tx) / s));
+    const y1 = Math.min(state.info.height, Math.ceil((state.boxH - state.ty) / s));
+    return [y0, x0, y1, x1];
+  }
+
+  function attachViewportEvents(vp) {
+    let drag = null;
+    vp.addEventListener("wheel", (ev) => {
+      ev.preventDefault();
+      const r = vp.getBoundingClientRect();
+      const mx = ev.clientX - r.left, my = ev.clientY - r.top;
+      const old = state.base * state.zoom;
+      state.zoom = Math.min(64, Math.max(1, state.zoom * (ev.deltaY < 0 ? 1.25 : 0.8)));
+      const s = state.base * state.zoom;
+      state.tx = mx - (mx - state.tx) * (s / old);
+      state.ty = my - (my - state.ty) * (s / old);
+      clampPan();
+      applyTransform();
+    }, { passive: false });
+    vp.addEventListener("mousedown", (ev) => {
+      drag = { x: ev.clientX, y: ev.clientY, tx: state.tx, ty: state.ty, moved: false };
+      ev.preventDefault();
+    });
+    window.addEventListener("mousemove", (ev) => {
+      if (!drag) return;
+      const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+      if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+      state.tx = drag.tx + dx;
+      state.ty = drag.ty + dy;
+      clampPan();
+      applyTransform();
+    });
+    window.addEventListener("mouseup", (ev) => {
+      if (drag && !drag.moved && ev.target && vp.contains(ev.target)) selectPixel(toPixel(vp, ev));
+      drag = null;
+    });
+    vp.addEventListener("mousemove", (ev) => {
+      const p = toPixel(vp, ev);
+      if (p.x >= 0 && p.y >= 0 && p.x < state.info.width && p.y < state.info.height) {
+        $("hover").textContent = `pixel y ${p.y}, x ${p.x}`;
+      }
+    });
+    vp.addEventListener("mouseleave", () => { $("hover").textContent = ""; });
+  }
+
+  function placeMarkers() {
+    const s = state.base * state.zoom;
+    for (const p of state.panels) {
+      if (!state.pixel) { p.marker.style.display = "none"; continue; }
+      p.marker.style.display = "block";
+      p.marker.style.left = `${state.tx + (state.pixel.x + 0.5) * s}px`;
+      p.marker.style.top = `${state.ty + (state.pixel.y + 0.5) * s}px`;
+    }
+  }
+
+  // ------------------------------------------------------------------ pixel inspector
+  function selectPixel(p) {
+    if (p.x < 0 || p.y < 0 || p.x >= state.info.width || p.y >= state.info.height) return;
+    state.pixel = p;
+    placeMarkers();
+    inspect();
+  }
+
+  let inspectTimer = null;
+  function inspect() {
+    if (!state.pixel) return;
+    clearTimeout(inspectTimer);
+    inspectTimer = setTimeout(async () => {
+      const w = Number($("pixel-window").value) || 400;
+      try {
+        const d = await getJSON("/api/pixel", { y: state.pixel.y, x: state.pixel.x, t: state.t, window: w });
+        drawRaster(d);
+        const mi = d.mean_interval === null ? "\u2013" : d.mean_interval.toFixed(2);
+        $("pixel-info").textContent =
+          `pixel (y ${d.y}, x ${d.x}): ${d.spikes.length} spikes in frames [${d.start}, ${d.stop}), ` +
+          `rate ${d.rate.toFixed(4)} spikes/frame, mean interval ${mi} frames`;
+        const shown = d.intervals.slice(0, 60).join(" ");
+        $("intervals").textContent = d.intervals.length
+          ? `intervals (frames): ${shown}${d.intervals.length > 60 ? " \u2026" : ""}` : "no intervals in the window";
+      } catch (err) {
+        $("pixel-info").textContent = String(err.message || err);
+      }
+    }, state.playing ? 300 : 60);
+  }
+
+  function drawRaster(d) {
+    const c = $("raster");
+    const dpr = window.devicePixelRatio || 1;
+    c.width = Math.round(c.clientWidth * dpr);
+    c.height = Math.round(c.clientHeight * dpr);
+    const g = c.getContext("2d");
+    g.clearRect(0, 0, c.width, c.height);
+    const span = Math.max(1, d.stop - d.start);
+    const xOf = (f) => ((f - d.start + 0.5) / span) * c.width;
+    g.strokeStyle = "#7fd4ff";
+    g.lineWidth = Math.max(1, dpr);
+    g.beginPath();
+    for (const f of d.spikes) {
+      const x = Math.round(xOf(f)) + 0.5;
+      g.moveTo(x, c.height * 0.15);
+      g.lineTo(x, c.height * 0.85);
+    }
+    g.stroke();
+    g.strokeStyle = "#ffcc55";
+    g.beginPath();
+    const xt = Math.round(xOf(d.t)) + 0.5;
+    g.moveTo(xt, 0);
+    g.lineTo(xt, c.height);
+    g.stroke();
+  }
+
+  // ------------------------------------------------------------------ time
+  function setT(t, fromSlider) {
+    if (!state.info) return;
+    const n = state.info.frames;
+    t = Math.max(0, Math.min(n - 1, Math.round(t)));
+    if (t === state.t && state.panels.every((p) => p.shown || p.loading)) return;
+    state.t = t;
+    if (!fromSlider) $("timeline").value = String(t);
+    updateReadout();
+    for (const p of state.panels) p.request();
+    drawRate();
+    if (state.pixel) inspect();
+  }
+
+  function updateReadout() {
+    const t = state.t, n = state.info.frames;
+    const ms = (t / state.info.rate_hz) * 1e3;
+    const c = state.counts ? ` \u00b7 ${state.counts[t]} spikes` : "";
+    $("readout").textContent = `frame ${t} / ${n - 1} \u00b7 ${ms.toFixed(3)} ms${c}`;
+  }
+
+  function tick(now) {
+    if (!state.playing) return;
+    const speed = Number($("speed").value);
+    const dt = state.lastTick ? (now - state.lastTick) / 1000 : 0;
+    state.lastTick = now;
+    // Advance only when the main panels have caught up, so playback never queues requests.
+    const ready = state.panels.every((p) => p.learned || !p.loading);
+    if (ready) {
+      state.carry += speed * dt;
+      const step = Math.floor(state.carry);
+      if (step >= 1) {
+        state.carry -= step;
+        if (state.t + step >= state.info.frames) { setPlaying(false); return; }
+        setT(state.t + step);
+      }
+    }
+    requestAnimationFrame(tick);
+  }
+
+  function setPlaying(on) {
+    state.playing = on && !!state.info;
+    $("play").textContent = state.playing ? "Pause" : "Play";
+    state.lastTick = 0;
+    state.carry = 0;
+    if (state.playing) requestAnimationFrame(tick);
+    else for (const p of state.panels) p.request();   // learned panels catch up
+  }
+
+  // ------------------------------------------------------------------ rate plot
+  function drawRate() {
+    const c = $("rate");
+    const dpr = window.devicePixelRatio || 1;
+    const W = Math.max(1, Math.round(c.clientWidth * dpr)), H = Math.max(1, Math.round(c.clientHeight * dpr));
+    if (c.width !== W) c.width = W;
+    if (c.height !== H) c.height = H;
+    const g = c.getContext("2d");
+    g.clearRect(0, 0, W, H);
+    const n = state.info ? state.info.frames : 0;
+    if (!n) return;
+    if (state.counts && state.counts.length === n) {
+      if (!state.rateBins || state.rateBins.width !== W) state.rateBins = binCounts(state.counts, W);
+      // Drawn between the smallest and the largest count, so that changes stand out.
+      const { min, max, mean, top, low } = state.rateBins;
+      const span = Math.max(1, top - low);
+      const yOf = (v) => H - 2 - ((v - low) / span) * (H - 16);
+      g.fillStyle = "#2f6f9f";
+      for (let x = 0; x < W; x++) {
+        const y0 = yOf(max[x]), y1 = yOf(min[x]);
+        g.fillRect(x, y0, 1, Math.max(1, y1 - y0));
+      }
+      g.fillStyle = "#8cc8f0";
+      for (let x = 0; x < W; x++) g.fillRect(x, yOf(mean[x]) - 1, 1, 2);
+      g.fillStyle = "#c8c8c8";
+      g.font = `${11 * dpr}px sans-serif`;
+      g.fillText(`spikes per frame: ${low} to ${top}`, 4, 11 * dpr);
+    } else {
+      g.fillStyle = "#777";
+      g.font = `${11 * dpr}px sans-serif`;
+      g.fillText("counting spikes\u2026", 4, 14 * dpr);
+    }
+    const x = ((state.t + 0.5) / n) * W;
+    g.fillStyle = "#ffcc55";
+    g.fillRect(Math.floor(x), 0, Math.max(1, dpr), H);
+  }
+
+  function binCounts(counts, W) {
+    const n = counts.length;
+    const min = new Float64Array(W), max = new Float64Array(W), mean = new Float64Array(W);
+    let top = 0, low = Infinity;
+    for (let x = 0; x < W; x++) {
+      const a = Math.floor((x * n) / W), b = Math.max(a + 1, Math.floor(((x + 1) * n) / W));
+      let lo = Infinity, hi = 0, s = 0, k = 0;
+      for (let i = a; i < b && i < n; i++) { const v = counts[i]; if (v > hi) hi = v; if (v < lo) lo = v; s += v; k++; }
+      if (!k) { lo = 0; k = 1; }
+      min[x] = lo; max[x] = hi; mean[x] = s / k;
+      if (hi > top) top = hi;
+      if (lo < low) low = lo;
+    }
+    return { min, max, mean, top, low: Number.isFinite(low) ? low : 0, width: W };
+  }
+
+  function seekFromRate(ev) {
+    const r = $("rate").getBoundingClientRect();
+    setT(((ev.clientX - r.left) / r.width) * state.info.frames);
+  }
+
+  // ------------------------------------------------------------------ exports
+  function exportStatus(text, bad) {
+    const el = $("ex-status");
+    el.textContent = text;
+    el.classList.toggle("error", !!bad);
+  }
+
+  async function postExport(body) {
+    exportStatus("exporting\u2026", false);
+    busy(1);
+    try {
+      const resp = await fetch(url("/api/export", {}), {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ file: state.file, ...body }),
+      });
+      if (!resp.ok) { exportStatus(await errorText(resp), true); return; }
+      const d = await resp.json();
+      exportStatus(`wrote ${d.name} (${d.bytes} bytes) in the export folder`, false);
+    } catch (err) {
+      exportStatus(String(err.message || err), true);
+    } finally {
+      busy(-1);
+    }
+  }
+
+  function exportPNG(panel) {
+    const body = { kind: "png", t: state.t, crop: visibleCrop() };
+    if (panel.kind === "frame") Object.assign(body, { panel: "frame", method: panel.method, window: panel.window });
+    else if (panel.kind === "flow") Object.assign(body, { panel: "flow", method: panel.method, dt: panel.dt, arrows: panel.arrows });
+    else Object.assign(body, { panel: "ratemap", window: panel.window });
+    if (body.window === null) delete body.window;
+    postExport(body);
+  }
+
+  function exportRange() {
+    const kind = $("ex-kind").value;
+    const body = { kind, start: Number($("ex-start").value), stop: Number($("ex-stop").value) };
+    if (kind !== "dat") {
+      body.method = $("ex-method").value;
+      body.every = Number($("ex-every").value) || 1;
+      const panel = state.panels.find((p) => p.kind === "frame" && p.method === body.method);
+      if (panel && panel.window) body.window = panel.window;
+    }
+    postExport(body);
+  }
+
+  // ------------------------------------------------------------------ files
+  async function loadFiles() {
+    const d = await getJSON("/api/files", {});
+    const ul = $("file-list");
+    ul.textContent = "";
+    let first = null;
+    for (const f of d.files) {
+      const li = document.createElement("li");
+      li.dataset.id = String(f.id);
+      if (f.error) {
+        li.className = "bad";
+        li.textContent = `${f.name} (cannot open)`;
+        li.title = f.error;
+      } else {
+        li.textContent = f.name;
+        li.title = `${f.frames} frames, ${f.height} x ${f.width}`;
+        li.addEventListener("click", () => openFile(f.id));
+        if (first === null) first = f.id;
+      }
+      ul.appendChild(li);
+    }
+    $("exporter").hidden = !d.exports;
+    if (first !== null) await openFile(first);
+  }
+
+  async function openFile(id) {
+    setPlaying(false);
+    state.file = id;
+    for (const li of $("file-list").children) li.classList.toggle("active", li.dataset.id === String(id));
+    const info = await getJSON("/api/info", {});
+    state.info = info;
+    state.counts = null;
+    state.rateBins = null;
+    state.pixel = null;
+    state.zoom = 1; state.tx = 0; state.ty = 0;
+    $("timeline").max = String(Math.max(0, info.frames - 1));
+    for (const p of state.panels) p.el.remove();
+    state.panels = [];
+    const sel = $("ex-method");
+    sel.textContent = "";
+    for (const m of info.methods) {
+      const o = document.createElement("option");
+      o.value = m; o.textContent = m;
+      sel.appendChild(o);
+    }
+    sel.value = "tfp";
+    if (!sel.value) sel.value = "raw";
+    const t0 = Math.min(info.frames - 1, 20);
+    state.t = -1;
+    addPanel(new Panel("frame", { method: "raw", title: "Spikes" }));
+    addPanel(new Panel("frame", { method: "mean", window: 41, title: "Mean" }));
+    addPanel(new Panel("frame", { method: info.methods.includes("tfp") ? "tfp" : "raw", title: "Reconstruction", window: 41 }));
+    addPanel(new Panel("flow", { method: info.flow_methods.includes("classical") ? "classical" : info.flow_methods[0], title: "Flow" }));
+    addPanel(new Panel("ratemap", { title: "Rate map" }));
+    $("ex-start").value = String(t0);
+    $("ex-stop").value = String(Math.min(info.frames, t0 + 200));
+    setT(t0);
+    drawRate();
+    // The spike count of the whole file is asked for once the first panel is painted (or after 1 s),
+    // so that counting a multi-GB file never delays the first picture.
+    await Promise.race([state.panels[0].painted, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    if (state.file !== id) return;
+    getJSON("/api/rate", {}).then((d) => {
+      if (state.file !== id) return;
+      state.counts = d.counts;
+      state.rateBins = null;
+      drawRate();
+      updateReadout();
+    }).catch((err) => { $("readout").textContent += ` (rate: ${err.message || err})`; });
+  }
+
+  // ------------------------------------------------------------------ wiring
+  function isTyping(target) {
+    return target && (target.tagName === "INPUT" && target.type !== "range" || target.tagName === "SELECT"
+      || target.tagName === "TEXTAREA");
+  }
+
+  document.addEventListener("keydown", (ev) => {
+    if (!state.info || isTyping(ev.target)) return;
+    if (ev.key === "ArrowRight" || ev.key === "ArrowLeft") {
+      ev.preventDefault();
+      const step = (ev.shiftKey ? 10 : 1) * (ev.key === "ArrowRight" ? 1 : -1);
+      setT(state.t + step);
+    } else if (ev.key === " " || ev.code === "Space") {
+      ev.preventDefault();
+      setPlaying(!state.playing);
+    }
+  });
+
+  $("timeline").addEventListener("input", (ev) => setT(Number(ev.target.value), true));
+  $("play").addEventListener("click", () => setPlaying(!state.playing));
+  $("reset-zoom").addEventListener("click", () => { state.zoom = 1; state.tx = 0; state.ty = 0; applyTransform(); });
+  $("add-panel").addEventListener("click", () => {
+    if (!state.info) return;
+    const m = state.info.methods.includes("atfi") ? "atfi" : state.info.methods[state.info.methods.length - 1];
+    addPanel(new Panel("frame", { method: m, title: "Reconstruction", window: 41, closable: true }));
+  });
+  $("pixel-window").addEventListener("change", inspect);
+  $("ex-go").addEventListener("click", exportRange);
+  let rateDrag = false;
+  $("rate").addEventListener("mousedown", (ev) => { rateDrag = true; seekFromRate(ev); });
+  window.addEventListener("mousemove", (ev) => { if (rateDrag) seekFromRate(ev); });
+  window.addEventListener("mouseup", () => { rateDrag = false; });
+  window.addEventListener("resize", () => { state.rateBins = null; sizeViewports(); drawRate(); });
+
+  loadFiles().catch((err) => { $("readout").textContent = `cannot load: ${err.message || err}`; });
+})();
