@@ -38,6 +38,12 @@ def budget(fraction: float = 1.0) -> settings:
 
 
 @pytest.fixture(autouse=True)
+def _small_memory_budget(monkeypatch):
+    # Inputs are tiny: a request for more than 256 MB must be refused at once, not run for minutes.
+    monkeypatch.setenv("SPIKEVISION_MEMORY_BUDGET", os.environ.get("SPIKEVISION_MEMORY_BUDGET", "256M"))
+
+
+@pytest.fixture(autouse=True)
 def _short_h5_probe(monkeypatch):
     # A corrupt .h5 that makes HDF5 loop is cut off after 2 s (the default is 20 s).
     monkeypatch.setenv("SPIKEVISION_H5_PROBE_TIMEOUT", os.environ.get("SPIKEVISION_H5_PROBE_TIMEOUT", "2"))

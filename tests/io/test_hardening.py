@@ -450,3 +450,17 @@ def test_decoding_more_than_the_memory_budget(tmp_path, monkeypatch):
     with pytest.raises(SpikeFormatError, match="memory budget"):
         s.to_numpy()
     assert s.spike_counts().shape == (100,)  # counting works on packed bytes, within budget
+
+
+def test_simulate_refuses_requests_larger_than_memory_or_disk_before_any_work(tmp_path, monkeypatch):
+    """Found by the CLI fuzz: `simulate --frames 125267818 -o x.npy` ran for minutes towards 22 GiB."""
+    from spikevision.sim import simulate, simulate_to_dat
+
+    monkeypatch.setenv("SPIKEVISION_MEMORY_BUDGET", "1M")
+    t = time.perf_counter()
+    with pytest.raises(SpikeFormatError, match="memory budget"):
+        simulate(np.full((12, 16), 0.5), n_frames=125_267_818)
+    with pytest.raises(ValueError, match="free"):
+        simulate_to_dat(np.full((12, 16), 0.5), tmp_path / "x.dat", n_frames=2**70)
+    assert time.perf_counter() - t < 30 and not list(tmp_path.iterdir())
+    assert simulate(np.full((12, 16), 0.5), n_frames=100).shape == (100, 12, 16)  # small requests unchanged
