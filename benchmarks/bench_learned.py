@@ -34,7 +34,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from spikevision.cli.demo import _available
+    from spikevision.recon.learned.api import unavailable_reason as _available
     from spikevision.recon import reconstruct
     from spikevision.recon.learned import reconstruct_learned
 

@@ -183,7 +183,7 @@ def main() -> None:
               f"TFI mean |diff| = {sz['tfi_mean_abs_diff']:.4f} (different no-spike rule and frame-0 handling)")
     if args.skip_quality or data is None:
         return
-    from spikevision.cli.recon import evaluate_folder
+    from spikevision.recon.evaluate import evaluate_folder
 
     print(f"\nquality on {data} (41-frame window centred on the GT frame, /0.6, PSNR data_range=1, SSIM sigma=1.5)")
     print("| method | " + " | ".join(p.stem for p in sorted((data / 'spike').glob('*.dat'))) + " | mean PSNR | mean SSIM |")

@@ -25,7 +25,7 @@ def main() -> None:
     import torch
 
     from spikevision.flow.classical import classical_flow_images
-    from spikevision.flow.datasets import read_synthetic_item, synthetic_flow_items
+    from spikevision.datasets.flow import read_synthetic_item, synthetic_flow_items
     from spikevision.metrics.flow import flow_errors
     from spikevision.recon.classical import tfp
     from spikevision.recon.learned import reconstruct_learned

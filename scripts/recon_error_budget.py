@@ -33,35 +33,31 @@ def _psnr(mse: float) -> float:
 
 def clip_budget(folder: str | Path, method: str) -> list[dict]:
     """Per-clip error budget of ``method`` on a REDS-style folder."""
-    from PIL import Image
     from scipy.ndimage import gaussian_filter
 
-    from spikevision.cli.recon import EVAL_WINDOW
-    from spikevision.io.dat import read_dat
+    from spikevision.datasets import DatasetError, find_recon_items, open_recon_item
     from spikevision.recon import method_options, reconstruct
+    from spikevision.recon.evaluate import EVAL_WINDOW
 
-    root = Path(folder)
-    names = sorted(p.stem for p in (root / "spike").glob("*.dat"))
-    if not names:
-        raise SystemExit(f"no spike/*.dat in {root}")
-    missing = [n for n in names if not (root / "gt" / f"{n}.png").is_file()]
-    if missing:
-        raise SystemExit(f"no ground truth gt/NAME.png for: {', '.join(missing)}")
+    try:
+        items = find_recon_items(folder)
+    except DatasetError as exc:
+        raise SystemExit(str(exc)) from None
     accepted = method_options(method)
     opts = {"window": EVAL_WINDOW}
     if accepted is None or "rate_ratio" in accepted:
         opts["rate_ratio"] = 0.6
     rows = []
-    for name in names:
-        gt = np.asarray(Image.open(root / "gt" / f"{name}.png").convert("L"), np.float64) / 255.0
-        with read_dat(root / "spike" / f"{name}.dat", height=gt.shape[0], width=gt.shape[1]) as s:
-            img = reconstruct(s, method=method, at=s.n_frames // 2, **opts).astype(np.float64)
+    for item in items:
+        s, frame, gt = open_recon_item(item, dtype=np.float64)
+        with s:
+            img = reconstruct(s, method=method, at=frame, **opts).astype(np.float64)
         err = img - gt
         design = np.stack([img.ravel(), np.ones(img.size)], 1)
         coef, *_ = np.linalg.lstsq(design, gt.ravel(), rcond=None)
         local = np.sort(gaussian_filter(err**2, 6).ravel())[::-1]
         rows.append({
-            "clip": name,
+            "clip": item.name,
             "psnr": _psnr(np.mean(err**2)),
             "psnr_affine": _psnr(np.mean((design @ coef - gt.ravel()) ** 2)),
             "affine": [float(coef[0]), float(coef[1])],

@@ -23,7 +23,7 @@ def main() -> None:
     ap.add_argument("--at", type=int, default=None, help="frame (default: the middle one)")
     args = ap.parse_args()
 
-    from spikevision.cli.demo import _available
+    from spikevision.recon.learned.api import unavailable_reason as _available
     from spikevision.io.formats import load
     from spikevision.metrics import niqe
     from spikevision.recon import reconstruct

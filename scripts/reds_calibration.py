@@ -70,7 +70,7 @@ def main() -> None:
     from spikevision.metrics import psnr
     from spikevision.recon import reconstruct
     from spikevision.recon.learned.data import ReconDataConfig, make_batch
-    from spikevision.recon.learned.train import reds_validation
+    from spikevision.datasets import find_recon_items, read_recon_item
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -91,7 +91,7 @@ def main() -> None:
         opt.step()
         it += 1
     net.eval()
-    clips = reds_validation(args.reds)
+    clips = [(w[None], g[None, None]) for w, g in (read_recon_item(it, window=41) for it in find_recon_items(args.reds))]
     res = {"params": params, "iterations": it, "minutes": round((time.time() - t0) / 60, 2)}
     with torch.inference_mode():
         res["plain_unet"] = float(np.mean([psnr(np.clip(net(torch.from_numpy(w).float())[0, 0].numpy(), 0, 1), g[0, 0],

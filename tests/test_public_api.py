@@ -9,7 +9,8 @@ import spikevision
 MODULES = [
     "spikevision", "spikevision.io", "spikevision.stream", "spikevision.weights", "spikevision.sim",
     "spikevision.recon", "spikevision.recon.learned", "spikevision.metrics", "spikevision.viz",
-    "spikevision.flow", "spikevision.comm", "spikevision.training", "spikevision.track",
+    "spikevision.flow", "spikevision.comm", "spikevision.learned", "spikevision.learned.tasks",
+    "spikevision.datasets", "spikevision.track",
 ]
 OPTIONAL: list[str] = []
 

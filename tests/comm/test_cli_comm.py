@@ -19,7 +19,7 @@ def _run(capsys, args):
 
 
 def test_help(capsys):
-    for args in (["comm", "--help"], ["comm", "eval", "--help"], ["comm", "send", "--help"], ["comm", "train", "--help"]):
+    for args in (["comm", "--help"], ["comm", "eval", "--help"], ["comm", "send", "--help"], ["train", "comm", "--help"]):
         code, out, _ = _run(capsys, args)
         assert code == 0 and "Usage" in out
 

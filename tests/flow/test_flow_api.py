@@ -1,9 +1,12 @@
 """estimate_flow / flow_between dispatch, the classical baseline and the learned method."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from spikevision import SpikeStream
+from spikevision.learned import Checkpoint, load_checkpoint, save_checkpoint
 from spikevision.flow import (ClassicalFlow, UnknownFlowMethodError, classical_flow_images, classical_flow_windows,
                               estimate_flow, flow_between, list_flow_methods)
 
@@ -87,8 +90,7 @@ def test_learned_window_from_weights(spikes, tmp_path):
 
     cfg = FlowNetConfig(widths=(8, 8, 8), feature_dim=8, hidden=8, context=8, learned_channels=4, iters=2, init_window=41)
     p = tmp_path / "w41.pt"
-    torch.save({"model": SpikeFlowNet(cfg).state_dict(), "model_name": "spikeflow", "model_args": cfg.to_dict(),
-                "dts": [20]}, p)
+    save_checkpoint(p, Checkpoint("flow", "spikeflow", cfg.to_dict(), SpikeFlowNet(cfg).state_dict(), {"dts": [20]}))
     flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p), ensemble=1)
     # an untrained network returns its warm start: here the baseline on the same 41-frame windows
     # (one estimate: the default ensemble's flipped member has DIS on flipped images, not the same)
@@ -108,9 +110,9 @@ def test_learned_bad_weights(tmp_path, spikes):
 
 def test_learned_weights_that_do_not_fit_their_config(tmp_path, spikes, tiny_checkpoint):
     torch = pytest.importorskip("torch")
-    ck = torch.load(tiny_checkpoint, weights_only=False)
-    for name, broken in (("no_args.pt", {**ck, "model_args": {}}), ("no_model.pt", {k: v for k, v in ck.items() if k != "model"})):
-        torch.save(broken, tmp_path / name)
+    ck = load_checkpoint(tiny_checkpoint, task="flow")
+    for name, broken in (("no_args.pt", replace(ck, model_args={})), ("no_model.pt", replace(ck, state={}))):
+        save_checkpoint(tmp_path / name, broken)
         with pytest.raises(ValueError, match="do not fit"):
             estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(tmp_path / name), chain=False)
 
@@ -154,8 +156,7 @@ def test_warm_start_follows_the_network_config(spikes, tmp_path):
     cfg = FlowNetConfig(widths=(8, 8, 8), feature_dim=8, hidden=8, context=8, learned_channels=4, iters=2,
                         init_window=41, init_recon="atfi", init_preset="smooth")
     p = tmp_path / "atfi.pt"
-    torch.save({"model": SpikeFlowNet(cfg).state_dict(), "model_name": "spikeflow", "model_args": cfg.to_dict(),
-                "dts": [20]}, p)
+    save_checkpoint(p, Checkpoint("flow", "spikeflow", cfg.to_dict(), SpikeFlowNet(cfg).state_dict(), {"dts": [20]}))
     flow = estimate_flow(spikes, 25, 20, method="spikeflow", weights=str(p), ensemble=1)
     w0, w1 = spikes[5:46], spikes[25:66]
     # untrained: the network returns its own warm start (ATFI images + smooth DIS), not the baseline's
@@ -218,13 +219,13 @@ def test_checkpoint_inference_settings(spikes, tiny_checkpoint, tmp_path):
     of the 6 refinement steps they were trained with, and a faster DIS warm start); ``iters=`` overrides
     them; bad settings are refused with a clear error, also at export."""
     torch = pytest.importorskip("torch")
-    from spikevision.flow import export_flow_weights, load_flow_model
+    from spikevision.flow import load_flow_model
     from spikevision.flow.classical import init_flow
 
-    ck = torch.load(tiny_checkpoint, weights_only=False)
-    assert ck["model_args"]["iters"] == 2 and ck["model_args"]["init_preset"] == "medium"
+    ck = load_checkpoint(tiny_checkpoint, task="flow")
+    assert ck.model_args["iters"] == 2 and ck.model_args["init_preset"] == "medium"
     p = tmp_path / "inference.pt"
-    torch.save({**ck, "inference": {"iters": 1, "init_preset": "smooth-fast"}}, p)
+    save_checkpoint(p, replace(ck, meta={**ck.meta, "inference": {"iters": 1, "init_preset": "smooth-fast"}}))
     cfg = load_flow_model(str(p))[0].cfg
     assert (cfg.iters, cfg.init_preset) == (1, "smooth-fast")
     kw = dict(method="spikeflow", ensemble=1, still_gate=False)
@@ -232,23 +233,20 @@ def test_checkpoint_inference_settings(spikes, tiny_checkpoint, tmp_path):
     np.testing.assert_allclose(estimate_flow(spikes, 25, 10, weights=str(p), **kw),
                                init_flow(spikes[15:36], spikes[25:46], preset="smooth-fast"), atol=1e-4)
     p1 = tmp_path / "iters1.pt"
-    torch.save({**ck, "inference": {"iters": 1}}, p1)
+    save_checkpoint(p1, replace(ck, meta={**ck.meta, "inference": {"iters": 1}}))
     np.testing.assert_array_equal(estimate_flow(spikes, 25, 10, weights=str(p1), **kw),
                                   estimate_flow(spikes, 25, 10, weights=str(tiny_checkpoint), iters=1, **kw))
     for i, bad in enumerate([{"iters": 0}, {"iters": 1.5}, {"iters": True}, {"init_preset": "nope"},
                              {"window": 11}, [("iters", 2)]]):
         q = tmp_path / f"bad{i}.pt"
-        torch.save({**ck, "inference": bad}, q)
+        save_checkpoint(q, replace(ck, meta={**ck.meta, "inference": bad}))
         with pytest.raises(ValueError, match="bad inference settings"):
             load_flow_model(str(q))
-        with pytest.raises((TypeError, ValueError)):
-            export_flow_weights(tiny_checkpoint, name="never_written", description="x", inference=bad)
     for bad in (0, -2, 1.5, "3", True):
         with pytest.raises((TypeError, ValueError), match="iters"):
             estimate_flow(spikes, 25, 10, weights=str(tiny_checkpoint), iters=bad, **kw)
     from spikevision.weights import registry
 
-    assert "never_written" not in registry()
     if "flow_spikeflow" in registry():
         shipped = load_flow_model()[0].cfg
         assert (shipped.iters, shipped.init_preset) == (3, "smooth-fast")

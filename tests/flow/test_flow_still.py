@@ -161,9 +161,11 @@ def test_method_defaults():
 
 def test_training_loss_uses_the_training_gate_not_the_inference_default(scene):
     from spikevision.flow.still import TRAINING_GATE
-    from spikevision.flow.train import _gate, load_config
+    from spikevision.learned import load_config
+    from spikevision.learned.tasks.flow import sample_gate
 
     w0, w1 = scene[15:56], scene[35:76]
     trained = still_gate_weight(w0, w1, dt=20, gate=TRAINING_GATE)
     assert not np.array_equal(trained, still_gate_weight(w0, w1, dt=20))   # the two settings differ here
-    np.testing.assert_array_equal(_gate(load_config(None, still_gate=True), w0, w1, 20), trained)
+    settings = load_config(None, task="flow", overrides={"still_gate": True}).settings
+    np.testing.assert_array_equal(sample_gate(settings, w0, w1, 20), trained)

@@ -5,6 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from spikevision.learned import Checkpoint, save_checkpoint  # noqa: E402
 from spikevision.recon.learned import load_model, reconstruct_learned  # noqa: E402
 from spikevision.recon.learned.blocks import frame_groups, warp_groups, warp_window  # noqa: E402
 from spikevision.recon.learned.cnn import AlignedReconNet, CNNConfig  # noqa: E402
@@ -102,7 +103,7 @@ def test_snn_shapes_and_gradients(smooth_base):
 
 def test_load_model_from_file_and_bad_files(tmp_path):
     net = AlignedReconNet(CNNConfig())
-    torch.save({"model": net.state_dict(), "model_name": "cnn", "model_args": {}}, tmp_path / "w.pt")
+    save_checkpoint(tmp_path / "w.pt", Checkpoint("recon", "cnn", {}, net.state_dict()))
     m = load_model("cnn", str(tmp_path / "w.pt"))
     window = (np.random.default_rng(0).random((41, 16, 24)) < 0.3).astype(np.uint8)
     out = reconstruct_learned(window, model="cnn", weights=str(tmp_path / "w.pt"))
@@ -111,9 +112,9 @@ def test_load_model_from_file_and_bad_files(tmp_path):
     assert batch.shape == (2, 16, 24) and np.allclose(batch[0], out, atol=1e-5)
     assert m is load_model("cnn", str(tmp_path / "w.pt"))  # cached
     (tmp_path / "bad.pt").write_bytes(b"garbage")
-    with pytest.raises(ValueError, match="not a readable weights file"):
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
         load_model("cnn", str(tmp_path / "bad.pt"))
-    with pytest.raises(ValueError, match="not 'snn'"):
+    with pytest.raises(ValueError, match="model 'cnn', expected one of \\['snn'\\]"):
         load_model("snn", str(tmp_path / "w.pt"))
     with pytest.raises(FileNotFoundError):
         load_model("cnn", str(tmp_path / "missing.pt"))
@@ -293,7 +294,7 @@ def test_ensemble_maps_every_symmetry_back_and_checks_its_size(tmp_path):
     for p in net.parameters():  # not the zero-initialised correction: outputs depend on orientation
         p.data.add_(0.02 * torch.randn_like(p))
     net.eval()
-    torch.save({"model": net.state_dict(), "model_name": "cnn", "model_args": {}}, tmp_path / "w.pt")
+    save_checkpoint(tmp_path / "w.pt", Checkpoint("recon", "cnn", {}, net.state_dict()))
     x = torch.from_numpy((np.random.default_rng(1).random((1, 41, 16, 24)) < 0.3).astype(np.float32))
     with torch.no_grad():
         single = [net(x.transpose(-1, -2).flip([-1]))[0].flip([-1]).transpose(-1, -2)]

@@ -19,7 +19,7 @@ def heldout_dir():
 
 
 def _mean_psnr(folder, method):
-    from spikevision.cli.recon import evaluate_folder
+    from spikevision.recon.evaluate import evaluate_folder
 
     r = evaluate_folder(folder, method=method)
     assert len(r["files"]) == 3

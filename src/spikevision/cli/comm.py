@@ -1,4 +1,4 @@
-"""``comm``: spiking semantic communication (``comm train``, ``comm eval``, ``comm send``).
+"""``comm``: spiking semantic communication (``comm eval``, ``comm send``; training: ``train comm``).
 
 Torch and the ``comm`` package are imported inside the commands only.
 """
@@ -10,10 +10,13 @@ from pathlib import Path
 
 import click
 
-from .options import dat_options, open_stream, training_options
+from .options import dat_options, open_stream
 
 _CHANNELS = ("awgn", "bsc", "bec", "rayleigh", "rayleigh-nocsi")
 _METHODS = ("spiking_jscc", "analog_jscc", "separate_ideal", "separate_ldpc")
+_WEIGHTS_OPTION = click.option("--weights", type=click.Path(dir_okay=False, exists=True), multiple=True,
+                               help="A checkpoint written by `spikevision train comm` (best_snn.pt, best_analog.pt) "
+                                    "instead of the shipped code of its kind; repeatable.")
 
 
 def _save_png(path: str, img) -> Path:
@@ -36,31 +39,6 @@ def register(group: click.Group) -> None:
     def comm():
         """Send spike-camera content over noisy channels: spiking JSCC vs analog JSCC vs separate coding."""
 
-    @comm.command(name="train")
-    @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
-                  help="JSON training config (see configs/comm_bw32.json).")
-    @training_options
-    @click.option("--export", "export_prefix", is_flag=True,
-                  help="After training, copy best_<kind>.pt into the package weights (comm_<kind>_bwN) and register them.")
-    def comm_train(config_path, no_resume, export_prefix, **overrides):
-        """Train the spiking and analog codes over AWGN at random SNRs (seeded, resumable, logged)."""
-        from ..comm.evaluate import code_name
-        from ..comm.train import export_code, load_config, train
-
-        cfg = load_config(config_path, **overrides)
-        summary = train(cfg, resume=not no_resume)
-        click.echo(json.dumps(summary))
-        if export_prefix:
-            from fractions import Fraction
-
-            bw = Fraction(int(cfg.code.get("symbols_per_position", 8)), 256)
-            for kind in cfg.kinds:
-                name = code_name(kind, bw)
-                entry = export_code(Path(cfg.out_dir) / f"best_{kind}.pt", name,
-                                    description=f"{kind} JSCC, bandwidth {bw}, config {config_path}, "
-                                                f"{summary['iterations']} iterations over AWGN")
-                click.echo(f"exported {name}: {entry}")
-
     @comm.command(name="eval")
     @click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False, exists=True),
                   help="Folder of images (simulated into spike windows) or REDS-style folder (spike/*.dat + gt/*.png).")
@@ -76,15 +54,22 @@ def register(group: click.Group) -> None:
     @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the camera simulation and channel noise.")
     @click.option("--json", "as_json", is_flag=True, help="Print {\"results\": [...]} as JSON instead of a table.")
     @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Write a PSNR-vs-SNR PNG.")
-    def comm_eval(data_dir, channel, snr_spec, bandwidth, methods, sender_method, max_side, seed, as_json, plot_path):
+    @_WEIGHTS_OPTION
+    def comm_eval(data_dir, channel, snr_spec, bandwidth, methods, sender_method, max_side, seed, as_json, plot_path,
+                  weights):
         """PSNR/SSIM per SNR for every method, a table (or JSON) and optionally a plot."""
-        from ..comm.evaluate import evaluate, load_samples, parse_snrs, plot_results, results_table
+        from ..comm.evaluate import evaluate, load_code, load_samples, parse_snrs, plot_results, results_table
+
+        codes = {}
+        for w in weights:
+            code = load_code(w)
+            codes[code.cfg.kind] = code
 
         snrs = parse_snrs(snr_spec)
         samples = load_samples(data_dir, seed=seed, max_side=max_side)
         rows = evaluate(samples, channel=channel, snrs=snrs, bandwidth=bandwidth,
                         methods=[m.strip() for m in methods.split(",") if m.strip()],
-                        sender_method=sender_method, seed=seed, progress=not as_json)
+                        sender_method=sender_method, seed=seed, progress=not as_json, codes=codes)
         if plot_path:
             _save_png(plot_path, plot_results(rows, title=f"{Path(data_dir).name}: {channel}, bandwidth {bandwidth}, "
                                                           f"{len(samples)} images"))
@@ -104,9 +89,12 @@ def register(group: click.Group) -> None:
     @click.option("--bandwidth", default="1/32", show_default=True, help="Real channel uses per pixel.")
     @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the channel noise.")
     @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Received image (PNG).")
+    @click.option("--weights", type=click.Path(dir_okay=False, exists=True), default=None,
+                  help="spiking_jscc / analog_jscc: a checkpoint written by `spikevision train comm` (best_snn.pt ...) "
+                       "instead of the shipped weights.")
     @dat_options
-    def comm_send(path, t, snr, channel, method, bandwidth, seed, out_path, height, width, sensor, upright, rate_hz,
-                  drop_partial):
+    def comm_send(path, t, snr, channel, method, bandwidth, seed, out_path, weights, height, width, sensor, upright,
+                  rate_hz, drop_partial):
         """Send the spike window around frame T of PATH over a noisy channel; write the received image."""
         import numpy as np
 
@@ -117,6 +105,16 @@ def register(group: click.Group) -> None:
             if not 20 <= t < s.n_frames - 20:
                 raise click.BadParameter(f"--t must leave 20 frames on each side: 20 <= t < {s.n_frames - 20}, got {t}")
             win = np.asarray(s.window(t, 41), np.uint8)
-        img = send(win, snr_db=snr, method=method, channel=channel, bandwidth=bandwidth, seed=seed)
+        code = None
+        if weights:
+            from ..comm.evaluate import load_code
+
+            if method not in ("spiking_jscc", "analog_jscc"):
+                raise click.UsageError("--weights applies to --method spiking_jscc or analog_jscc")
+            code = load_code(weights)
+            want = "snn" if method == "spiking_jscc" else "analog"
+            if code.cfg.kind != want:
+                raise click.UsageError(f"{weights} holds the {code.cfg.kind!r} code, --method {method} needs {want!r}")
+        img = send(win, snr_db=snr, method=method, channel=channel, bandwidth=bandwidth, seed=seed, code=code)
         _save_png(out_path, img)
         click.echo(f"{method} over {channel} at {snr:g} dB -> {out_path}")

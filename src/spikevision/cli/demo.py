@@ -11,23 +11,6 @@ import click
 DEMO_METHODS = ("tfp", "tfi", "tfstp", "atfi", "cnn", "snn")
 
 
-def _available(method: str) -> str | None:
-    """``None`` if ``method`` can run here, else the reason it cannot."""
-    import importlib.util
-
-    if method in ("cnn", "snn"):
-        if importlib.util.find_spec("torch") is None:
-            return "needs torch (pip install torch==2.13.0)"
-        if method == "snn" and importlib.util.find_spec("spikingjelly") is None:
-            return "needs spikingjelly (pip install --no-deps spikingjelly==2.0.0)"
-        from ..recon.learned import MODELS
-        from ..weights import registry
-
-        if MODELS[method] not in registry():
-            return "weights not shipped"
-    return None
-
-
 def register(group: click.Group) -> None:
     @group.command()
     @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), default="demo_out", show_default=True,
@@ -48,7 +31,8 @@ def register(group: click.Group) -> None:
         from ..recon import reconstruct
         from ..samples import sample
         from ..viz import write_png, write_video
-        from .io import stream_info
+        from ..io.stats import stream_info
+        from ..recon.learned.api import unavailable_reason
 
         smp = sample()
         out = Path(out_dir)
@@ -63,7 +47,7 @@ def register(group: click.Group) -> None:
         click.echo(f"reconstruction at frame {smp.gt_frame} (41-frame window, rate ratio {smp.rate_ratio}):")
         click.echo(f"  {'method':8s} {'PSNR dB':>8s} {'SSIM':>7s} {'NIQE':>7s}")
         for m in DEMO_METHODS:
-            why = _available(m)
+            why = unavailable_reason(m)
             if why:
                 skipped[m] = why
                 click.echo(f"  {m:8s} skipped: {why}")

@@ -12,7 +12,3 @@ def register(group: click.Group) -> None:
     @group.group(name="eval")
     def eval_group():
         """Evaluate methods against ground truth (PSNR/SSIM, AEE/PO%)."""
-
-    @group.group(name="train")
-    def train_group():
-        """Train learned models (reconstruction, flow)."""

@@ -1,4 +1,4 @@
-"""``flow``, ``eval flow`` and ``train flow``: optical flow from spikes."""
+"""``flow`` and ``eval flow``: optical flow from spikes (``train flow`` is in :mod:`.train`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .options import dat_options, open_stream, training_options
+from .options import dat_options, open_stream
 
 _METHODS = ("spikeflow", "classical", "farneback")
 _CHAIN = {"auto": "auto", "on": True, "off": False}
@@ -71,7 +71,7 @@ def register(group: click.Group) -> None:
                   help="Output: .flo (Middlebury), .npy ((H, W, 2) float32) or .png (colour wheel + legend).")
     @click.option("--max-flow", type=click.FloatRange(min=0, min_open=True), default=None,
                   help="PNG: magnitude (px) at full colour; default per-image (the image's largest magnitude).")
-    @click.option("--weights", default=None, help="spikeflow: a checkpoint file instead of the shipped weights.")
+    @click.option("--weights", default=None, help="spikeflow: a checkpoint written by `spikevision train flow` instead of the shipped weights.")
     @click.option("--threads", type=click.IntRange(min=1), default=None, help="torch threads (spikeflow).")
     @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
     @_chain_option
@@ -132,7 +132,7 @@ def register(group: click.Group) -> None:
                   help="A dataset folder written by `spikevision synth`.")
     @click.option("--dt", type=click.IntRange(min=1), default=20, show_default=True, help="Flow interval in spike frames.")
     @click.option("--method", type=click.Choice(_METHODS), default="spikeflow", show_default=True)
-    @click.option("--weights", default=None, help="spikeflow: a checkpoint file instead of the shipped weights.")
+    @click.option("--weights", default=None, help="spikeflow: a checkpoint written by `spikevision train flow` instead of the shipped weights.")
     @click.option("--json", "as_json", is_flag=True, help="Print {'scenes': {name: {aee, po}}, 'mean': {aee, po}} as JSON.")
     @_chain_option
     @_ensemble_option
@@ -167,28 +167,4 @@ def register(group: click.Group) -> None:
         click.echo(f"{'mean':<16} {res['mean']['aee']:>9.3f} {res['mean']['po']:>7.2f}   "
                    f"({res['mean']['scenes']} scenes, method {method}, dt={dt}{skipped})")
 
-    @click.command(name="flow")
-    @click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), default=None,
-                  help="JSON training config (see configs/flow_small.json).")
-    @training_options
-    @click.option("--seed", type=click.IntRange(min=0), default=None, help="Overrides the config.")
-    @click.option("--export", "export_name", default=None,
-                  help="After training, copy best.pt into the package weights as NAME and register its checksum.")
-    def train_flow(config_path, no_resume, export_name, **overrides):
-        """Train the spike-flow network on simulated moving scenes (seeded, resumable, logged)."""
-        from ..flow.train import load_config, train
-
-        cfg = load_config(config_path, **overrides)
-        summary = train(cfg, resume=not no_resume)
-        click.echo(json.dumps(summary))
-        if export_name:
-            from pathlib import Path
-
-            from ..flow import export_flow_weights
-
-            entry = export_flow_weights(Path(cfg.out_dir) / "best.pt", name=export_name, dts=cfg.dts,
-                                        description=f"spikeflow network, config {config_path}, {summary['iterations']} iterations")
-            click.echo(f"exported {export_name}: {entry}")
-
     group.commands["eval"].add_command(eval_flow)
-    group.commands["train"].add_command(train_flow)

@@ -6,40 +6,9 @@ import json
 from pathlib import Path
 
 import click
-import numpy as np
 
+from ..io.stats import stream_info
 from .options import dat_options, open_stream
-
-
-def stream_info(stream, *, progress: bool = False) -> dict:
-    """Summary statistics of a stream, computed on packed bits where possible."""
-    from ..progress import progress_bar
-
-    t, h, w = stream.shape
-    counts = np.empty(t, np.int64)
-    bar = progress_bar(total=t, desc="counting spikes", enabled=progress, unit="frame")
-    step = 8192
-    for i in range(0, t, step):
-        j = min(i + step, t)
-        counts[i:j] = stream.spike_counts(i, j)
-        bar.update(j - i)
-    bar.close()
-    rates = counts / float(h * w)
-    return {
-        "frames": t,
-        "height": h,
-        "width": w,
-        "rate_hz": stream.rate_hz,
-        "duration_s": stream.duration_s,
-        "total_spikes": int(counts.sum()),
-        "mean_rate": float(rates.mean()) if t else float("nan"),
-        "frame_rate_min": float(rates.min()) if t else float("nan"),
-        "frame_rate_max": float(rates.max()) if t else float("nan"),
-        "frame_rate_std": float(rates.std()) if t else float("nan"),
-        "frame_rate_p05": float(np.percentile(rates, 5)) if t else float("nan"),
-        "frame_rate_p95": float(np.percentile(rates, 95)) if t else float("nan"),
-        "empty_frames": int((counts == 0).sum()),
-    }
 
 
 def register(group: click.Group) -> None:

@@ -20,7 +20,7 @@ import click
 from .._version import __version__
 
 #: Modules (under ``spikevision.cli``) that add commands to the group.
-COMMAND_MODULES = ("io", "evaluate", "demo", "learned", "sim", "flow", "recon", "comm", "track", "batch", "view")
+COMMAND_MODULES = ("io", "evaluate", "demo", "train", "sim", "flow", "recon", "comm", "track", "batch", "view")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

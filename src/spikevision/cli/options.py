@@ -32,20 +32,3 @@ def open_stream(path: str, *, height: int | None, width: int | None, sensor: str
     if str(path).lower().endswith(".dat") and sensor is None and (height is None or width is None):
         raise click.UsageError("a .dat file does not store its size: give --height and --width, or --sensor")
     return load(path, height=height, width=width, sensor=sensor, upright=upright, rate_hz=rate_hz, drop_partial=drop_partial)
-
-
-def training_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--out-dir/--iterations/--max-minutes/--threads/--no-resume`` for the ``train`` commands. The first
-    four arrive as keyword arguments that override the JSON config (``None``: the config's value)."""
-    opts = [
-        click.option("--out-dir", default=None, help="Checkpoints and log folder (overrides the config)."),
-        click.option("--iterations", type=click.IntRange(min=1), default=None, help="Overrides the config."),
-        click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), default=None,
-                     help="Stop after this wall time."),
-        click.option("--threads", type=click.IntRange(min=1), default=None,
-                     help="CPU threads for torch (overrides the config; a resumed run may use other threads)."),
-        click.option("--no-resume", is_flag=True, help="Start from scratch even if out-dir has a checkpoint."),
-    ]
-    for opt in reversed(opts):
-        func = opt(func)
-    return func

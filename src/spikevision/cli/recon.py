@@ -8,11 +8,8 @@ from pathlib import Path
 
 import click
 
+from ..recon.evaluate import EVAL_RATE_RATIO, EVAL_WINDOW
 from .options import dat_options, open_stream
-
-#: Default protocol of ``eval recon`` (the community's REDS protocol).
-EVAL_WINDOW = 41
-EVAL_RATE_RATIO = 0.6
 
 
 #: ``--ensemble`` of ``reconstruct`` and ``eval recon`` (learned methods only).
@@ -22,72 +19,26 @@ ENSEMBLE_OPTION = click.option(
     help="Learned methods: average over this many flips/transposes of the input (K times the time).")
 
 
-def _method_kwargs(method: str, *, window: int | None, rate_ratio: float | None, ensemble: int | None = None) -> dict:
-    """Options for ``method``: window/rate_ratio/ensemble when given and accepted by the method."""
+#: ``--weights`` of ``reconstruct`` and ``eval recon`` (learned methods only).
+WEIGHTS_OPTION = click.option("--weights", type=click.Path(dir_okay=False, exists=True), default=None,
+                              help="Learned methods: a checkpoint written by `spikevision train recon` instead of "
+                                   "the shipped weights.")
+
+
+def _method_kwargs(method: str, *, window: int | None, rate_ratio: float | None, ensemble: int | None = None,
+                   weights: str | None = None) -> dict:
+    """Options for ``method``: window/rate_ratio/ensemble/weights when given and accepted by the method."""
     from ..recon import method_options
 
     accepted = method_options(method)
     opts = {}
-    for name, value in (("window", window), ("rate_ratio", rate_ratio), ("ensemble", ensemble)):
+    for name, value in (("window", window), ("rate_ratio", rate_ratio), ("ensemble", ensemble), ("weights", weights)):
         if value is None:
             continue
         if accepted is not None and name not in accepted:
             raise click.UsageError(f"method {method!r} has no {name} option (it accepts {sorted(accepted)})")
         opts[name] = value
     return opts
-
-
-def evaluate_folder(data: str | Path, *, method: str, window: int = EVAL_WINDOW, rate_ratio: float | None = EVAL_RATE_RATIO,
-                    upright: bool = False, progress: bool = False, ensemble: int | None = None) -> dict:
-    """PSNR/SSIM of ``method`` on a REDS-style folder (``spike/NAME.dat`` + ``gt/NAME.png``).
-
-    Protocol: the frame size is the GT's; the GT is the middle frame
-    (``n_frames // 2``); the image is reconstructed there with a ``window``-frame
-    window centred on it; PSNR and SSIM (:mod:`spikevision.metrics`,
-    ``data_range=1``) compare it with ``GT / 255``. ``rate_ratio`` is passed
-    only to methods that take it; ``ensemble`` (learned methods) is refused by others.
-    """
-    import numpy as np
-    from PIL import Image
-
-    from ..io.dat import read_dat
-    from ..metrics import psnr, ssim
-    from ..progress import progress_bar
-    from ..recon import method_options, reconstruct
-
-    root = Path(data)
-    spike_dir, gt_dir = root / "spike", root / "gt"
-    if not spike_dir.is_dir() or not gt_dir.is_dir():
-        raise click.UsageError(f"{root} must hold spike/NAME.dat and gt/NAME.png (REDS layout)")
-    names = sorted(p.stem for p in spike_dir.glob("*.dat"))
-    if not names:
-        raise click.UsageError(f"no .dat files in {spike_dir}")
-    missing = [n for n in names if not (gt_dir / f"{n}.png").is_file()]
-    if missing:
-        raise click.UsageError(f"no ground truth gt/NAME.png for: {', '.join(missing)}")
-    accepted = method_options(method)
-    opts = {"window": window}
-    if rate_ratio is not None and (accepted is None or "rate_ratio" in accepted):
-        opts["rate_ratio"] = rate_ratio
-    opts.update(_method_kwargs(method, window=None, rate_ratio=None, ensemble=ensemble))
-    files = []
-    with progress_bar(total=len(names), desc=f"eval {method}", enabled=progress, unit="file") as bar:
-        for name in names:
-            gt = np.asarray(Image.open(gt_dir / f"{name}.png"))
-            if gt.ndim == 3:
-                gt = np.asarray(Image.open(gt_dir / f"{name}.png").convert("L"))
-            if gt.dtype != np.uint8:
-                raise click.UsageError(f"gt/{name}.png must be 8-bit, got {gt.dtype}")
-            target = gt.astype(np.float64) / 255.0
-            with read_dat(spike_dir / f"{name}.dat", height=gt.shape[0], width=gt.shape[1], upright=upright) as s:
-                frame = s.n_frames // 2
-                img = reconstruct(s, method=method, at=frame, **opts)
-            files.append({"name": name, "frame": frame,
-                          "psnr": psnr(img, target, data_range=1.0), "ssim": ssim(img, target, data_range=1.0)})
-            bar.update(1)
-    mean = {k: float(np.mean([f[k] for f in files])) for k in ("psnr", "ssim")}
-    return {"method": method, "window": window, "rate_ratio": opts.get("rate_ratio"), "ensemble": opts.get("ensemble"),
-            "data": str(root), "files": files, "mean": mean}
 
 
 def register(group: click.Group) -> None:
@@ -106,10 +57,11 @@ def register(group: click.Group) -> None:
     @click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
                   help="Video frame rate (.mp4/.gif).")
     @ENSEMBLE_OPTION
+    @WEIGHTS_OPTION
     @click.option("--list-methods", is_flag=True, help="List the registered methods and exit.")
     @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
     @dat_options
-    def reconstruct_cmd(path, method, at, every, output, window, rate_ratio, fps, ensemble, list_methods, quiet,
+    def reconstruct_cmd(path, method, at, every, output, window, rate_ratio, fps, ensemble, weights, list_methods, quiet,
                         height, width, sensor, upright, rate_hz, drop_partial):
         """Turn the spike file PATH into images: one frame (--at T) or a video (--every K).
 
@@ -135,7 +87,7 @@ def register(group: click.Group) -> None:
             raise click.UsageError(f"output must end in .png, .mp4, .gif or .npy, got {suffix!r}")
         if suffix == ".png" and every is not None:
             raise click.UsageError("a .png holds one frame: use --at, or write .mp4/.gif/.npy")
-        opts = _method_kwargs(method, window=window, rate_ratio=rate_ratio, ensemble=ensemble)
+        opts = _method_kwargs(method, window=window, rate_ratio=rate_ratio, ensemble=ensemble, weights=weights)
         with open_stream(path, height=height, width=width, sensor=sensor, upright=upright, rate_hz=rate_hz,
                          drop_partial=drop_partial) as s:
             from ..recon import reconstruct
@@ -171,7 +123,7 @@ def register(group: click.Group) -> None:
 
     @click.command(name="recon")
     @click.option("--data", required=True, type=click.Path(file_okay=False, exists=True),
-                  help="REDS-style folder: spike/NAME.dat and gt/NAME.png (GT = middle frame).")
+                  help="REDS-style folder: spike/NAME.dat and gt/NAME.png (GT = middle frame), or a synth folder.")
     @click.option("--method", "-m", default="tfp", show_default=True, help="Any registered method.")
     @click.option("--window", type=click.IntRange(min=1), default=EVAL_WINDOW, show_default=True,
                   help="Window centred on the GT frame.")
@@ -179,17 +131,25 @@ def register(group: click.Group) -> None:
                   show_default=True, help="Firing rate of intensity 1 (methods that take it).")
     @click.option("--upright", is_flag=True, help=".dat rows stored top-to-bottom.")
     @ENSEMBLE_OPTION
+    @WEIGHTS_OPTION
     @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-    def eval_recon(data, method, window, rate_ratio, upright, ensemble, as_json):
-        """PSNR/SSIM of a reconstruction method on a REDS-style folder.
+    def eval_recon(data, method, window, rate_ratio, upright, ensemble, weights, as_json):
+        """PSNR/SSIM of a reconstruction method on a REDS-style (or synth) folder.
 
         Default protocol (the community's): the image at the middle frame from a
         41-frame window centred on it, intensity = rate / 0.6 clipped to [0, 1];
         PSNR (data_range=1) and SSIM (Wang et al. 2004, Gaussian sigma=1.5)
         against GT/255.
         """
-        res = evaluate_folder(data, method=method, window=window, rate_ratio=rate_ratio, upright=upright,
-                              progress=not as_json, ensemble=ensemble)
+        from ..datasets import DatasetError
+        from ..recon.evaluate import evaluate_folder
+
+        _method_kwargs(method, window=None, rate_ratio=None, ensemble=ensemble, weights=weights)  # usage errors
+        try:
+            res = evaluate_folder(data, method=method, window=window, rate_ratio=rate_ratio, upright=upright,
+                                  progress=not as_json, ensemble=ensemble, weights=weights)
+        except DatasetError as exc:
+            raise click.UsageError(str(exc)) from exc
         if as_json:
             click.echo(json.dumps(res, indent=1))
             return

@@ -10,7 +10,7 @@
   reconstruction, JPEG / WebP / JPEG 2000 at the link's budget, ideal capacity
   or 5G LDPC (Sionna), "mean gray" on failure.
 * :mod:`.evaluate` / :mod:`.api` — PSNR/SSIM versus SNR, :func:`send`.
-* :mod:`.train` / :mod:`.data` — seeded, resumable training on simulated scenes.
+* :mod:`.data` — training scenes (trained by :mod:`spikevision.learned.tasks.comm`).
 
 >>> from spikevision.comm import send, biawgn_capacity
 >>> round(biawgn_capacity(0.0), 3)

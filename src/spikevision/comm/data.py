@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["CommDataConfig", "TRAIN_IMAGES", "HELD_OUT", "training_pool", "texture", "make_batch", "held_out_images"]
+__all__ = ["CommDataConfig", "TRAIN_IMAGES", "HELD_OUT", "training_pool", "texture", "draw_sample", "make_batch", "held_out_images"]
 
 #: Bundled scikit-image images used for training.
 TRAIN_IMAGES = (
@@ -98,8 +98,8 @@ def texture(rng: np.random.Generator, size: int) -> np.ndarray:
     return (field / max(float(field.max()), 1e-6)).astype(np.float32)
 
 
-def _sample(rng: np.random.Generator, cfg: CommDataConfig) -> np.ndarray:
-    """Intensity frames ``(window, P, P)`` of one crop (still or drifting)."""
+def draw_sample(rng: np.random.Generator, cfg: CommDataConfig) -> np.ndarray:
+    """Intensity frames ``(window, P, P)`` float32 in [0, 1] of one crop (still or drifting)."""
     import cv2
 
     p, t = cfg.patch, cfg.window
@@ -140,6 +140,6 @@ def make_batch(rng: np.random.Generator, batch: int, cfg: CommDataConfig = CommD
     """Spikes ``(B, window, P, P)`` uint8 and centre-frame intensity ``(B, 1, P, P)`` float32."""
     from ..sim import REDS_PRESET, fire
 
-    inten = np.stack([_sample(rng, cfg) for _ in range(batch)], 1)  # (T, B, P, P)
+    inten = np.stack([draw_sample(rng, cfg) for _ in range(batch)], 1)  # (T, B, P, P)
     spikes = fire(inten, settings=REDS_PRESET, seed=int(rng.integers(2**31)))
     return np.ascontiguousarray(spikes.transpose(1, 0, 2, 3)), inten[cfg.window // 2][:, None].copy()

@@ -72,8 +72,9 @@ def _metrics():
 def load_samples(path: str | Path, *, window: int = 41, seed: int = 0, max_side: int | None = None) -> list[Sample]:
     """Evaluation samples from a folder.
 
-    * REDS-style (``spike/*.dat`` 250x400 + ``gt/<same stem>.png``): the
-      ``window`` frames around the middle frame, GT = the PNG.
+    * REDS-style (``spike/NAME.dat`` + ``gt/NAME.png``) or ``synth`` folders
+      (:mod:`spikevision.datasets.recon`): the ``window`` frames around the GT's
+      frame, GT = the PNG.
     * Otherwise every image file in the folder (sorted): a static scene,
       luminance in [0, 1] (resized so the long side is at most ``max_side``
       when given), simulated into a ``window``-frame spike window with
@@ -82,25 +83,10 @@ def load_samples(path: str | Path, *, window: int = 41, seed: int = 0, max_side:
     p = Path(path)
     if not p.is_dir():
         raise FileNotFoundError(f"data folder not found: {p}")
-    if (p / "spike").is_dir():
-        from PIL import Image
+    if (p / "spike").is_dir() or (p / "index.json").is_file():
+        from ..datasets import find_recon_items, read_recon_item
 
-        from ..io.dat import read_dat
-
-        out = []
-        for dat in sorted((p / "spike").glob("*.dat")):
-            png = p / "gt" / (dat.stem + ".png")
-            if not png.is_file():
-                raise FileNotFoundError(f"REDS-style folder: no ground truth {png} for {dat.name}")
-            s = read_dat(dat, sensor="vidar")
-            c = s.n_frames // 2
-            if s.n_frames < window:
-                raise ValueError(f"{dat.name} has {s.n_frames} frames, the window needs {window}")
-            win = np.asarray(s.window(c, window), np.uint8)
-            out.append(Sample(dat.stem, win, np.asarray(Image.open(png).convert("L"), np.float32) / 255.0))
-        if not out:
-            raise ValueError(f"REDS-style folder {p} has no spike/*.dat files")
-        return out
+        return [Sample(it.name, *read_recon_item(it, window=window)) for it in find_recon_items(p)]
     files = sorted(f for f in p.iterdir() if f.suffix.lower() in _IMAGE_SUFFIXES)
     if not files:
         raise ValueError(f"{p} holds neither spike/*.dat (REDS-style) nor images ({', '.join(_IMAGE_SUFFIXES)})")
@@ -164,18 +150,21 @@ def code_name(kind: str, bandwidth: str | float | Fraction) -> str:
 
 
 def load_code(name_or_path: str | Path) -> Any:
-    """A trained code (eval mode) from a registered weights name or a ``.pt`` file."""
-    import torch
+    """A trained code (eval mode) from a registered weights name or a checkpoint file.
 
-    from ..weights import weights_path
+    Files are loaded by :func:`spikevision.learned.load_checkpoint` (``weights_only``, digest
+    checked); a corrupt file or one of another task is a :class:`spikevision.learned.CheckpointError`.
+    """
+    from ..learned.checkpoint import CheckpointError, load_checkpoint
     from .jscc import build_code
     from .nets import CodeConfig
 
-    p = Path(name_or_path)
-    path = p if p.suffix == ".pt" and p.is_file() else weights_path(str(name_or_path))
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    code = build_code(CodeConfig(**ck["config"]))
-    code.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck["state"].items()})
+    ck = load_checkpoint(name_or_path, task="comm", models=("snn", "analog"))
+    try:
+        code = build_code(CodeConfig(**ck.model_args))
+        code.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ck.state.items()})
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{ck.path}: the weights do not fit the code its settings describe ({exc})") from exc
     return code.eval()
 
 

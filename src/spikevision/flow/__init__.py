@@ -7,10 +7,10 @@
   ``"spikeflow"`` (learned), ``"classical"`` (TFP + DIS baseline), ``"farneback"``.
 * :mod:`.classical` — the baseline; :mod:`.net`, :mod:`.representation`,
   :mod:`.corr`, :mod:`.update` — the network (torch, imported lazily);
-  :mod:`.train` — its training loop; :mod:`.synthetic` — training scenes.
+  :mod:`.synthetic` — training scenes (trained by :mod:`spikevision.learned.tasks.flow`).
 * :mod:`.still` — the static-background gate the learned method applies
   (zero flow where the firing rates do not change).
-* :mod:`.datasets` — SPIFT / PHM and synthetic-layout readers;
+* SPIFT / PHM and synthetic-layout readers (from :mod:`spikevision.datasets.flow`);
   :func:`evaluate_synthetic` — AEE / PO% per scene and mean.
 
 Metrics live in :mod:`spikevision.metrics.flow`, pictures in
@@ -24,14 +24,13 @@ from .api import (
     UnknownFlowMethodError,
     compose_flows,
     estimate_flow,
-    export_flow_weights,
     flow_between,
     get_flow_method,
     list_flow_methods,
     load_flow_model,
 )
 from .classical import ClassicalFlow, classical_flow_images, classical_flow_windows
-from .datasets import (
+from ..datasets.flow import (
     SPIFT_SIZE,
     FlowPair,
     SyntheticFlowItem,
@@ -53,7 +52,6 @@ __all__ = [
     "FlowMethod",
     "UnknownFlowMethodError",
     "load_flow_model",
-    "export_flow_weights",
     "LEARNED_WEIGHTS",
     "ClassicalFlow",
     "classical_flow_images",

@@ -35,7 +35,7 @@ from .._symmetry import SYMMETRIES, check_ensemble, flow_from_symmetry, to_symme
 from .still import StillGate, apply_still_gate
 
 __all__ = ["estimate_flow", "flow_between", "compose_flows", "list_flow_methods", "get_flow_method", "FlowMethod",
-           "load_flow_model", "export_flow_weights", "UnknownFlowMethodError", "LEARNED_WEIGHTS", "DEFAULT_ENSEMBLE",
+           "load_flow_model", "UnknownFlowMethodError", "LEARNED_WEIGHTS", "DEFAULT_ENSEMBLE",
            "FLOW_SYMMETRIES"]
 
 #: Registry name of the shipped learned weights.
@@ -420,39 +420,27 @@ def load_flow_model(weights: str | None = None) -> tuple[Any, tuple[int, ...]]:
     those settings of ``net.cfg`` (training's are in its ``model_args``).
     """
     try:
-        import torch
+        import torch  # noqa: F401
     except ImportError as exc:  # pragma: no cover
         raise ImportError("the learned flow network needs PyTorch: pip install torch==2.13.0") from exc
+    from ..learned.checkpoint import CheckpointError, load_checkpoint
     from .net import FlowNetConfig, SpikeFlowNet
 
-    if weights is None:
-        from ..weights import weights_path
-
-        path = weights_path(LEARNED_WEIGHTS)
-    else:
-        path = Path(weights)
-        if not path.is_file():
-            raise FileNotFoundError(f"flow weights not found: {path}")
+    ck = load_checkpoint(LEARNED_WEIGHTS if weights is None else Path(weights), task="flow", models=("spikeflow",))
+    path = ck.path
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ValueError(f"{path} is not a readable weights file: {exc}") from exc
-    if not isinstance(ck, dict) or ck.get("model_name") != "spikeflow":
-        got = ck.get("model_name") if isinstance(ck, dict) else type(ck).__name__
-        raise ValueError(f"{path} does not hold spikeflow weights (model_name={got!r})")
-    try:
-        cfg = FlowNetConfig.from_dict(ck.get("model_args", {}))
+        cfg = FlowNetConfig.from_dict(ck.model_args)
         net = SpikeFlowNet(cfg)
-        net.load_state_dict(ck["model"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # no weights, or weights of another shape
-        raise ValueError(f"{path}: the weights do not fit the network its model_args describe ({exc})") from exc
-    if ck.get("inference") is not None:  # settings at inference that differ from training's
+        net.load_state_dict(ck.state)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # weights of another shape
+        raise CheckpointError(f"{path}: the weights do not fit the network its model_args describe ({exc})") from exc
+    if ck.meta.get("inference") is not None:  # settings at inference that differ from training's
         try:
-            net.cfg = replace(cfg, **_inference_settings(ck["inference"]))
+            net.cfg = replace(cfg, **_inference_settings(ck.meta["inference"]))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{path}: bad inference settings: {exc}") from exc
     net.eval()
-    return net, tuple(int(d) for d in ck.get("dts", ()))
+    return net, tuple(int(d) for d in ck.meta.get("dts", ()))
 
 
 #: Settings of :class:`~.net.FlowNetConfig` a checkpoint may set for inference only.
@@ -468,31 +456,3 @@ def _inference_settings(value: Any) -> dict[str, Any]:
     if "iters" in out:
         out["iters"] = check_positive_int(out["iters"], "iters")
     return out
-
-
-def export_flow_weights(checkpoint: str | Path, *, name: str = LEARNED_WEIGHTS, description: str,
-                        dts: tuple[int, ...] = (10, 20), inference: dict[str, Any] | None = None) -> dict:
-    """Copy the model of a training checkpoint (``best.pt``) into the package weights and register it.
-
-    ``inference``: settings that differ at inference from training (see :func:`load_flow_model`),
-    e.g. ``{"iters": 3, "init_preset": "smooth-fast"}``.
-    """
-    import torch
-
-    from ..io.atomic import atomic_path
-    from ..weights import _DIR, register_weights
-    from .net import FlowNetConfig
-
-    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    slim = {"model": {k: v.clone() for k, v in ck["model"].items()}, "model_name": "spikeflow",
-            "model_args": ck.get("model_args", {}), "iteration": ck.get("iteration"), "val_aee": ck.get("val_aee"),
-            "dts": [int(d) for d in dts]}
-    if inference:
-        settings = _inference_settings(inference)
-        replace(FlowNetConfig.from_dict(slim["model_args"]), **settings)  # a preset it would refuse to load
-        slim["inference"] = settings
-    target = _DIR / f"{name}.pt"
-    with atomic_path(target) as tmp:
-        torch.save(slim, tmp)
-    load_flow_model.cache_clear()
-    return register_weights(name, target, description=description)

@@ -23,7 +23,7 @@ def evaluate_synthetic(root: str | os.PathLike, *, dt: int, method: str, progres
     from ..metrics.flow import flow_errors, summarize
     from ..progress import progress_bar
     from .api import estimate_flow, get_flow_method
-    from .datasets import read_synthetic_item, synthetic_flow_items
+    from ..datasets.flow import read_synthetic_item, synthetic_flow_items
 
     m = get_flow_method(method)
     items = synthetic_flow_items(root, dt=dt)

@@ -18,6 +18,7 @@ from .dat import (
 )
 from .flo import read_flo, write_flo
 from .formats import SUFFIXES, load, read_npy, read_npz, save
+from .stats import stream_info
 
 __all__ = [
     "SENSORS",
@@ -38,6 +39,7 @@ __all__ = [
     "read_sidecar",
     "resolve_size",
     "save",
+    "stream_info",
     "unpack_frames",
     "write_dat",
     "write_flo",

@@ -3,6 +3,6 @@
 Import is cheap; torch is imported when a model is built or run.
 """
 
-from .api import MODELS, export_weights, load_model, reconstruct_learned
+from .api import MODELS, build_model, load_model, reconstruct_learned, unavailable_reason
 
-__all__ = ["MODELS", "load_model", "reconstruct_learned", "export_weights"]
+__all__ = ["MODELS", "build_model", "load_model", "reconstruct_learned", "unavailable_reason"]

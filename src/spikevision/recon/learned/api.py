@@ -14,7 +14,7 @@ import numpy as np
 from ..._checks import check_binary_array
 from ..._symmetry import ENSEMBLE_SIZES, SYMMETRIES, check_ensemble
 
-__all__ = ["MODELS", "ENSEMBLE_SIZES", "load_model", "reconstruct_learned", "export_weights"]
+__all__ = ["MODELS", "ENSEMBLE_SIZES", "build_model", "load_model", "reconstruct_learned", "unavailable_reason"]
 
 #: Learned methods and the registry name of their shipped weights.
 MODELS = {"cnn": "recon_cnn", "snn": "recon_snn"}
@@ -28,40 +28,61 @@ def _torch() -> Any:
     return torch
 
 
-def _build(name: str, args: dict) -> Any:
-    from .train import build_model
+def build_model(name: str, args: dict) -> Any:
+    """A fresh network ``"cnn"`` (:class:`.cnn.AlignedReconNet`) or ``"snn"`` (:class:`.snn.SpikingReconNet`)
+    from its settings (``CNNConfig`` / ``SNNConfig`` fields as a dict)."""
+    _torch()
+    if name == "cnn":
+        from .cnn import AlignedReconNet, CNNConfig
 
-    return build_model(name, args)
+        return AlignedReconNet(CNNConfig(**args))
+    if name == "snn":
+        from .snn import SNNConfig, SpikingReconNet
+
+        return SpikingReconNet(SNNConfig(**args))
+    raise ValueError(f"unknown model {name!r}; expected 'cnn' or 'snn'")
 
 
 @lru_cache(maxsize=4)
 def load_model(model: str, weights: str | None = None) -> Any:
-    """The model ``"cnn"`` or ``"snn"`` in eval mode, from the shipped weights or a file.
+    """The model ``"cnn"`` or ``"snn"`` in eval mode, from the shipped weights or a checkpoint file.
 
-    Shipped weights are checked against the registry (size and SHA-256);
-    a missing or corrupt file raises :class:`spikevision.weights.WeightsError`.
+    Shipped weights are checked against the registry (size and SHA-256), files
+    by their digest (:func:`spikevision.learned.load_checkpoint`): a missing,
+    corrupt or foreign file raises ``FileNotFoundError``,
+    :class:`spikevision.weights.WeightsError` or :class:`spikevision.learned.CheckpointError`.
     """
-    torch = _torch()
+    _torch()
     if model not in MODELS:
         raise ValueError(f"unknown learned model {model!r}; expected one of {sorted(MODELS)}")
-    if weights is None:
-        from ...weights import weights_path
+    from ...learned.checkpoint import CheckpointError, load_checkpoint
 
-        path = weights_path(MODELS[model])
-    else:
-        path = Path(weights)
-        if not path.is_file():
-            raise FileNotFoundError(f"weights file not found: {path}")
+    ck = load_checkpoint(MODELS[model] if weights is None else Path(weights), task="recon", models=(model,))
+    net = build_model(model, dict(ck.model_args))
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file
-        raise ValueError(f"{path} is not a readable weights file: {exc}") from exc
-    if ck.get("model_name") != model:
-        raise ValueError(f"{path} holds weights for {ck.get('model_name')!r}, not {model!r}")
-    net = _build(model, dict(ck.get("model_args", {})))
-    net.load_state_dict(ck["model"])
+        net.load_state_dict(ck.state)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{ck.path}: the weights do not fit the {model} its model_args describe ({exc})") from exc
     net.eval()
     return net
+
+
+def unavailable_reason(method: str) -> str | None:
+    """``None`` if the learned ``method`` (``"cnn"``/``"snn"``) can run here, else why not (a missing package
+    or unshipped weights); any other method: ``None``."""
+    import importlib.util
+
+    if method not in MODELS:
+        return None
+    if importlib.util.find_spec("torch") is None:
+        return "needs torch (pip install torch==2.13.0)"
+    if method == "snn" and importlib.util.find_spec("spikingjelly") is None:
+        return "needs spikingjelly (pip install --no-deps spikingjelly==2.0.0)"
+    from ...weights import registry
+
+    if MODELS[method] not in registry():
+        return "weights not shipped"
+    return None
 
 
 def _run_symmetric(net: Any, x: Any, ensemble: int) -> Any:
@@ -126,19 +147,3 @@ def reconstruct_learned(window: Any, *, model: str, weights: str | None = None, 
         img = _run_symmetric(net, torch.from_numpy(np.ascontiguousarray(a)).float(), ensemble)
         res = img[:, 0].clamp(0, 1).numpy().astype(np.float32)
     return res[0] if single else res
-
-
-def export_weights(checkpoint: str | Path, name: str, *, description: str) -> dict:
-    """Copy the model of a training checkpoint into the package's weights folder and register it."""
-    torch = _torch()
-    from ...io.atomic import atomic_path
-    from ...weights import _DIR, register_weights
-
-    ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    slim = {"model": ck["model"], "model_name": ck["model_name"], "model_args": ck.get("model_args", {}),
-            "iteration": ck.get("iteration"), "val_psnr": ck.get("val_psnr")}
-    target = _DIR / f"{name}.pt"
-    with atomic_path(target) as tmp:
-        torch.save(slim, tmp)
-    load_model.cache_clear()
-    return register_weights(name, target, description=description)

@@ -60,7 +60,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..._snn import spikingjelly
-from ...training import check_state
 from .blocks import SUBWINDOWS, frame_groups, pad_bottom_right, pyramid_lk, subwindow_rates, warp_groups, warp_window
 
 __all__ = ["SNNConfig", "SpikingReconNet", "add_inputs", "deepen_state", "widen_state"]
@@ -180,6 +179,16 @@ class SpikingReconNet(nn.Module):
         img = base + current.mean(0)
         functional.reset_net(self)
         return img[..., :h, :w]
+
+
+def check_state(state: dict[str, torch.Tensor], model: nn.Module, what: str) -> None:
+    """``ValueError`` unless ``state`` has exactly the entries of ``model``'s state dict, with their shapes
+    (weights about to be reshaped into a grown network); the message says the weights are not ``what``."""
+    expected = {k: v.shape for k, v in model.state_dict().items()}
+    got = {k: getattr(v, "shape", None) for k, v in state.items()}
+    if got != expected:
+        bad = sorted(k for k in set(expected) | set(got) if expected.get(k) != got.get(k))
+        raise ValueError(f"the weights are not those of {what} ({len(bad)} entries differ, e.g. {bad[:3]})")
 
 
 def _channel_maps(cfg: SNNConfig, width: int) -> dict[str, tuple[list[int], list[int]]]:
