@@ -10,7 +10,7 @@ first, row 0 at the top). Files are read and written by :mod:`spikevision.io`.
 
 from __future__ import annotations
 
-from ._checks import SpikeFormatError
+from ._checks import FrameIndexError, SpikeFormatError
 from ._version import __version__
 from .io import SENSORS, DatWriter, load, read_dat, read_h5, save, write_dat, write_h5
 from .stream import DEFAULT_RATE_HZ, SpikeStream
@@ -19,6 +19,7 @@ __all__ = [
     "__version__",
     "SpikeStream",
     "SpikeFormatError",
+    "FrameIndexError",
     "DEFAULT_RATE_HZ",
     "SENSORS",
     "read_dat",

@@ -15,16 +15,28 @@ import numpy as np
 
 __all__ = [
     "SpikeFormatError",
+    "FrameIndexError",
     "check_positive_int",
     "check_positive_float",
     "check_binary_array",
     "check_image",
     "check_existing_file",
+    "check_memory",
+    "memory_budget",
 ]
+
+#: Environment variable that sets the memory budget of readers and decoders in bytes
+#: (suffixes K, M, G, T accepted, e.g. ``8G``); default: the machine's physical memory.
+MEMORY_BUDGET_ENV = "SPIKEVISION_MEMORY_BUDGET"
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
 class SpikeFormatError(ValueError):
     """A spike file or array does not have the layout it claims to have."""
+
+
+class FrameIndexError(IndexError, ValueError):
+    """A frame index outside a stream (an ``IndexError`` for the sequence protocol, and a ``ValueError``)."""
 
 
 def check_positive_int(value: Any, name: str, *, allow_zero: bool = False) -> int:
@@ -82,6 +94,40 @@ def check_image(img: Any, name: str = "image", *, ndim: tuple[int, ...] = (2,)) 
     if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return a
+
+
+def memory_budget() -> int:
+    """Largest single allocation (bytes) a reader or decoder may make.
+
+    ``$SPIKEVISION_MEMORY_BUDGET`` (e.g. ``8G``) when set, else the physical
+    memory of the machine. A file or size that claims more is refused with a
+    clear error instead of a ``MemoryError`` half-way through.
+    """
+    raw = os.environ.get(MEMORY_BUDGET_ENV, "").strip().upper().removesuffix("B").removesuffix("I")
+    if raw:
+        num, unit = (raw[:-1], raw[-1]) if raw[-1] in _UNITS else (raw, "")
+        try:
+            value = float(num) * _UNITS[unit]
+        except ValueError:
+            raise ValueError(f"${MEMORY_BUDGET_ENV} must be a size like 8G or 500M, got {raw!r}") from None
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"${MEMORY_BUDGET_ENV} must be a positive size, got {raw!r}")
+        return int(value)
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 1 << 34
+
+
+def check_memory(nbytes: int, what: str) -> int:
+    """Raise :class:`SpikeFormatError` when ``what`` needs more than :func:`memory_budget` bytes."""
+    budget = memory_budget()
+    if nbytes > budget:
+        raise SpikeFormatError(
+            f"{what} needs {nbytes / 2**30:.3g} GiB, more than the memory budget of {budget / 2**30:.3g} GiB "
+            f"(set ${MEMORY_BUDGET_ENV} to change it, or read a shorter window)"
+        )
+    return int(nbytes)
 
 
 def check_existing_file(path: str | os.PathLike, what: str = "file") -> Path:

@@ -29,7 +29,7 @@ from typing import Any, Iterator, Mapping, Protocol
 
 import numpy as np
 
-from ._checks import check_binary_array, check_positive_float, check_positive_int
+from ._checks import FrameIndexError, check_binary_array, check_positive_float, check_positive_int
 
 __all__ = ["SpikeStream", "FrameSource", "DenseSource", "DEFAULT_RATE_HZ"]
 
@@ -223,7 +223,7 @@ class SpikeStream:
             if i < 0:
                 i += self.n_frames
             if not 0 <= i < self.n_frames:
-                raise IndexError(f"frame {key} out of range for a stream of {self.n_frames} frames")
+                raise FrameIndexError(f"frame {key} out of range for a stream of {self.n_frames} frames")
             return self._source.decode(i, i + 1)[0]
         if isinstance(key, slice):
             start, stop, step = key.indices(self.n_frames)
@@ -245,13 +245,26 @@ class SpikeStream:
 
     def time_slice(self, t0_s: float, t1_s: float) -> "SpikeStream":
         """Frames read out in ``[t0_s, t1_s)`` seconds (from the stream's first frame)."""
+        for v in (t0_s, t1_s):
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise TypeError(f"time bounds must be numbers (seconds), got {type(v).__name__} {v!r}")
+        t0_s, t1_s = float(t0_s), float(t1_s)
         if not (math.isfinite(t0_s) and math.isfinite(t1_s)):
             raise ValueError(f"time bounds must be finite, got [{t0_s}, {t1_s})")
         if t1_s < t0_s:
             raise ValueError(f"time slice end {t1_s} s is before its start {t0_s} s")
-        a = max(0, math.ceil(t0_s * self._rate_hz - 1e-9))
-        b = min(self.n_frames, math.ceil(t1_s * self._rate_hz - 1e-9))
+        a = self._first_frame_at(t0_s)
+        b = self._first_frame_at(t1_s)
         return self[a:max(a, b)]
+
+    def _first_frame_at(self, t_s: float) -> int:
+        """Index of the first frame read out at or after ``t_s``, clamped to ``[0, T]`` (no overflow for huge ``t_s``)."""
+        x = t_s * self._rate_hz - 1e-9  # may be inf for t_s near 1e305: compare before converting
+        if not x > 0:
+            return 0
+        if x >= self.n_frames:
+            return self.n_frames
+        return min(self.n_frames, math.ceil(x))
 
     def window(self, center: int, length: int) -> np.ndarray:
         """Frames of a ``length``-frame window centred on frame ``center``, ``(length, H, W)`` uint8.

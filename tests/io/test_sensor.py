@@ -11,7 +11,8 @@ import pytest
 from spikevision._checks import SpikeFormatError
 from spikevision.io.dat import pack_frames, write_dat
 from spikevision.io.formats import load
-from spikevision.io.sensor import LAYOUTS, SizeWarning, detect_size, open_dat, read_sidecar
+from spikevision.io import read_sidecar
+from spikevision.io.sensor import LAYOUTS, SizeWarning, detect_size, open_dat
 
 
 def _scene(h: int, w: int) -> np.ndarray:
@@ -80,7 +81,7 @@ def test_sidecar_used_and_checked(tmp_path):
     spikes = (np.random.default_rng(0).random((10, 12, 16)) < 0.3).astype(np.uint8)
     p = tmp_path / "sim.dat"
     write_dat(p, spikes, upright=True)
-    (tmp_path / "sim.json").write_text(json.dumps({"height": 12, "width": 16, "rate_hz": 40000.0, "upright": True}))
+    (tmp_path / "sim.json").write_text(json.dumps({"height": 12, "width": 16, "n_frames": 10, "rate_hz": 40000.0, "upright": True}))
     s = load(p)
     assert s.shape == (10, 12, 16) and s.rate_hz == 40000.0 and s.attrs["size_from"] == "sidecar"
     np.testing.assert_array_equal(s.to_numpy(), spikes)
@@ -125,3 +126,17 @@ def test_bad_options(tmp_path):
         open_dat(p, height=8, width=8, header_bytes=64)
     with pytest.raises(SpikeFormatError):
         detect_size(p)
+
+
+def test_detect_size_on_structureless_data_is_a_clear_error(tmp_path):
+    # Constant bytes score NaN and noise scores <= 0 for every frame length: a SpikeFormatError, not a
+    # StopIteration from an empty candidate list (found by the fuzz suite).
+    for name, raw in (("const.dat", b"\xff" * 356), ("zeros.dat", bytes(4096)),
+                      ("noise.dat", np.random.default_rng(3).integers(0, 256, 356, dtype=np.uint8).tobytes())):
+        p = tmp_path / name
+        p.write_bytes(raw)
+        with pytest.raises(SpikeFormatError, match="cannot detect|too few"):
+            detect_size(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SizeWarning)
+        assert load(tmp_path / "noise.dat", height=9, width=8, drop_partial=True).shape[1:] == (9, 8)

@@ -27,7 +27,7 @@ def register(group: click.Group) -> None:
             stats = stream_info(s, progress=not as_json and s.n_frames > 50_000)
         stats = {"path": str(path), **stats}
         if as_json:
-            click.echo(json.dumps(stats, indent=2))
+            click.echo(json.dumps(stats, indent=2, allow_nan=False))
             return
         click.echo(f"{path}")
         click.echo(f"  frames       {stats['frames']}  ({stats['height']} x {stats['width']} px)")

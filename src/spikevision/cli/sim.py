@@ -81,8 +81,7 @@ def register(group: click.Group) -> None:
             simulate_to_dat(input_path, out, progress=not as_json, **kw)
             from ..io.dat import read_dat
 
-            meta = json.loads(out.with_suffix(".json").read_text())
-            with read_dat(out, height=meta["height"], width=meta["width"], rate_hz=settings.rate_hz) as s:
+            with read_dat(out, rate_hz=settings.rate_hz) as s:  # size from the sidecar, checked to match
                 shape, rate = s.shape, s.mean_rate()
         else:
             from ..io.formats import save

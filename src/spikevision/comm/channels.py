@@ -136,19 +136,28 @@ def _check_channel(channel: Any) -> Channel:
     return channel
 
 
+#: SNRs beyond this magnitude (dB) are refused: 10^(SNR/10) would overflow a float.
+MAX_ABS_SNR_DB = 300.0
+
+
 def _check_snr(snr_db: Any) -> Any:
-    """A finite float, or a 1-D tensor/array of per-sample SNRs (dB)."""
+    """A finite float in [-300, 300] dB, or a 1-D tensor/array of per-sample SNRs (dB)."""
     import torch
 
     if isinstance(snr_db, torch.Tensor):
         if snr_db.ndim > 1 or not torch.isfinite(snr_db).all():
             raise ValueError(f"snr_db tensor must be 1-D (one value per sample) and finite, got shape {tuple(snr_db.shape)}")
+        if snr_db.numel() and float(snr_db.abs().max()) > MAX_ABS_SNR_DB:
+            raise ValueError(f"snr_db values must lie in [-{MAX_ABS_SNR_DB:g}, {MAX_ABS_SNR_DB:g}] dB, "
+                             f"got up to {float(snr_db.abs().max()):g}")
         return snr_db.float()
     if isinstance(snr_db, bool) or not isinstance(snr_db, (int, float, np.integer, np.floating)):
         raise TypeError(f"snr_db must be a number (dB) or a 1-D tensor, got {type(snr_db).__name__}")
     v = float(snr_db)
     if not math.isfinite(v):
         raise ValueError(f"snr_db must be finite, got {v}")
+    if abs(v) > MAX_ABS_SNR_DB:
+        raise ValueError(f"snr_db must lie in [-{MAX_ABS_SNR_DB:g}, {MAX_ABS_SNR_DB:g}] dB, got {v:g}")
     return v
 
 

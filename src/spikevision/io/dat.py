@@ -18,21 +18,40 @@ Layout (stated here and only here)
 * Height and width are not in the file. Pass them, or name a sensor from
   :data:`SENSORS` (``"vidar"`` = 250 x 400, ``"1000x1000"``, ``"spift"`` = 500 x 800).
 
-Reading is memory-mapped: frames are decoded only when asked for, so any
-window of a multi-GB file costs memory proportional to the window. Spike
-counts are taken from the packed bytes by population count, without unpacking.
+Reading is lazy: frames are decoded only when asked for, so any window of a
+multi-GB file costs memory proportional to the window. The packed bytes of a
+window are read with ``pread`` (not through a memory map), so a file that
+another process truncates while it is being read gives a
+:class:`~spikevision.SpikeFormatError` naming the file, never a ``SIGBUS``
+(see ``docs/robustness.md`` for the measured cost). Spike counts are taken
+from the packed bytes by population count, without unpacking.
+
+A ``.dat`` written by :func:`spikevision.sim.simulate_to_dat` has a JSON
+sidecar (``clip.dat`` -> ``clip.json``) with its frame size; :func:`read_dat`
+uses it when no size is given, after checking that the sidecar describes this
+very file (:func:`read_sidecar`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
+import weakref
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
-from .._checks import SpikeFormatError, check_binary_array, check_existing_file, check_positive_int
+from .._checks import (
+    SpikeFormatError,
+    check_binary_array,
+    check_existing_file,
+    check_memory,
+    check_positive_float,
+    check_positive_int,
+)
 from ..stream import DEFAULT_RATE_HZ, SpikeStream
 from .atomic import atomic_open
 
@@ -43,10 +62,17 @@ __all__ = [
     "pack_frames",
     "unpack_frames",
     "PackedSource",
+    "FileRows",
+    "file_sha256",
     "read_dat",
+    "read_sidecar",
     "write_dat",
     "DatWriter",
+    "SIDECAR_FORMAT",
 ]
+
+#: ``format`` field of the JSON sidecar written next to a simulated ``.dat``.
+SIDECAR_FORMAT = "spikevision.dat-sidecar/1"
 
 #: Named sensor sizes ``(height, width)``.
 SENSORS: dict[str, tuple[int, int]] = {
@@ -127,6 +153,9 @@ def _popcount_rows(p: np.ndarray) -> np.ndarray:
     return np.bitwise_count(words).sum(axis=1, dtype=np.int64)
 
 
+_COUNT_BLOCK_BYTES = 1 << 20
+
+
 class PackedSource:
     """Frames stored packed in ``.dat`` layout in any row-sliceable buffer ``(T, frame_bytes)``.
 
@@ -155,10 +184,23 @@ class PackedSource:
         return np.asarray(self.buffer[start:stop])
 
     def decode(self, start: int, stop: int) -> np.ndarray:
+        check_memory(max(0, stop - start) * self.height * self.width, f"decoding frames [{start}, {stop})")
         return unpack_frames(self.raw(start, stop), self.height, self.width, upright=self.upright)
 
     def counts(self, start: int, stop: int) -> np.ndarray:
-        p = self.raw(start, stop)
+        nb = self.buffer.shape[1]
+        block = max(1, _COUNT_BLOCK_BYTES // nb)
+        if stop - start <= block or not hasattr(self.buffer, "read_into"):
+            return self._count_packed(self.raw(start, stop))
+        # Long ranges: read ~1 MB at a time into one reused buffer (stays in cache, no fresh pages).
+        out = np.empty(stop - start, np.int64)
+        scratch = np.empty((block, nb), np.uint8)
+        for i in range(start, stop, block):
+            j = min(i + block, stop)
+            out[i - start : j - start] = self._count_packed(self.buffer.read_into(i, j, scratch))
+        return out
+
+    def _count_packed(self, p: np.ndarray) -> np.ndarray:
         c = _popcount_rows(p)
         if self._pad_mask is not None and len(p):
             c -= np.bitwise_count(p[:, -1] & ~self._pad_mask).astype(np.int64)
@@ -170,13 +212,162 @@ class PackedSource:
             self._closer = None
 
 
+class FileRows:
+    """Fixed-size rows ``(n, row_bytes)`` of a file from byte ``offset`` on, read with ``pread`` on slicing.
+
+    A ``.dat`` file is ``FileRows(path, n_frames, frame_bytes(H, W))``.
+    ``rows[a:b]`` returns a fresh ``uint8`` array ``(b - a, row_bytes)``. Reading
+    with ``pread`` instead of a memory map costs one copy of the packed bytes
+    (1/8 of the decoded size) but turns a file truncated by another process
+    into a :class:`~spikevision.SpikeFormatError` instead of a ``SIGBUS``.
+    """
+
+    def __init__(self, path: str | os.PathLike, n_rows: int, row_bytes: int, *, offset: int = 0) -> None:
+        self.path = Path(path)
+        self.shape = (int(n_rows), int(row_bytes))
+        self.offset = int(offset)
+        self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._finalizer = weakref.finalize(self, os.close, self._fd)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __reduce__(self) -> Any:
+        return (_reopen_rows, (self.path, *self.shape, self.offset))
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        if not isinstance(key, slice):
+            raise TypeError(f"FileRows is sliced by rows, got {type(key).__name__}")
+        a, b, step = key.indices(self.shape[0])
+        if step != 1:
+            raise ValueError("FileRows slices must be contiguous (step 1)")
+        check_memory(max(0, b - a) * self.shape[1], f"reading rows [{a}, {b}) of {self.path}")
+        return self.read_into(a, b, np.empty((max(0, b - a), self.shape[1]), np.uint8))
+
+    def read_into(self, a: int, b: int, buf: np.ndarray) -> np.ndarray:
+        """Read rows ``[a, b)`` (``0 <= a <= b <= n``) into the first rows of the C-contiguous ``buf``; return that view."""
+        n, nb = max(0, b - a), self.shape[1]
+        if not (0 <= a <= b <= self.shape[0]) or buf.dtype != np.uint8 or buf.ndim != 2 or buf.shape[1] != nb \
+                or buf.shape[0] < n or not buf.flags.c_contiguous:
+            raise ValueError(f"read_into needs 0 <= a <= b <= {self.shape[0]} and a C-contiguous uint8 buffer "
+                             f"(>= {n}, {nb}); got a={a}, b={b}, buffer {buf.dtype} {buf.shape}")
+        out = buf[:n]
+        if not self._finalizer.alive:
+            raise ValueError(f"{self.path} is closed")
+        view = memoryview(out).cast("B")
+        done, offset, total = 0, self.offset + a * nb, n * nb
+        while done < total:
+            try:
+                got = os.preadv(self._fd, [view[done:]], offset + done)
+            except OSError as exc:
+                raise OSError(exc.errno, f"reading frames [{a}, {b}) of {self.path} failed: {exc.strerror}") from exc
+            if got == 0:
+                size = os.fstat(self._fd).st_size
+                raise SpikeFormatError(
+                    f"{self.path} shrank while being read: frames [{a}, {b}) need bytes up to {offset + total}, "
+                    f"but the file now has {size} bytes (it held {self.shape[0]} frames when opened)"
+                )
+            done += got
+        return out
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _reopen_rows(path: Path, n_rows: int, row_bytes: int, offset: int) -> FileRows:
+    return FileRows(path, n_rows, row_bytes, offset=offset)
+
+
+def _sidecar_path(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def _file_stamp(st: os.stat_result) -> dict[str, int]:
+    return {"size": int(st.st_size), "inode": int(st.st_ino), "mtime_ns": int(st.st_mtime_ns)}
+
+
+def file_sha256(path: str | os.PathLike, *, chunk: int = 1 << 22) -> str:
+    """SHA-256 of a file's bytes, read in ``chunk``-byte pieces (hex string)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_sidecar(path: str | os.PathLike, *, verify: str = "auto") -> dict[str, Any]:
+    """The JSON sidecar of a simulated ``.dat`` (``clip.dat`` -> ``clip.json``), checked against the ``.dat``.
+
+    The sidecar records the ``.dat``'s byte size, SHA-256 and the file identity
+    (inode, modification time) it had when both were written. ``verify="auto"``
+    accepts the pair when size and identity match (no read of the data) and
+    otherwise re-hashes the ``.dat`` (a copied pair keeps its hash but not its
+    inode); ``"hash"`` always re-hashes; ``"size"`` checks only the size.
+    Raises :class:`~spikevision.SpikeFormatError` when the sidecar does not
+    describe this ``.dat`` (e.g. two runs wrote to the same path and the
+    ``.json`` of one sits beside the ``.dat`` of the other).
+
+    Returns the sidecar's dictionary (``height``, ``width``, ``n_frames``,
+    ``rate_hz``, simulation attributes ...).
+    """
+    if verify not in ("auto", "hash", "size"):
+        raise ValueError(f"verify must be 'auto', 'hash' or 'size', got {verify!r}")
+    dat = check_existing_file(path, ".dat file")
+    side = check_existing_file(_sidecar_path(dat), "sidecar")
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SpikeFormatError(f"{side} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise SpikeFormatError(f"{side}: expected a JSON object, got {type(meta).__name__}")
+    h = _json_int(meta, "height", side)
+    w = _json_int(meta, "width", side)
+    n = _json_int(meta, "n_frames", side)
+    rate = meta.get("rate_hz")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+        raise SpikeFormatError(f"{side}: 'rate_hz' must be a number, got {rate!r}")
+    try:
+        check_positive_float(rate, "rate_hz")
+    except ValueError as exc:
+        raise SpikeFormatError(f"{side}: {exc}") from exc
+    st = dat.stat()
+    if st.st_size != n * frame_bytes(h, w):
+        raise SpikeFormatError(
+            f"{side} does not describe {dat.name}: it claims {n} frames of {h}x{w} "
+            f"({n * frame_bytes(h, w)} bytes) but the file has {st.st_size} bytes"
+        )
+    file_meta = meta.get("file")
+    if file_meta is None:  # sidecars written before the pair was tied together: size check only
+        return meta
+    if not isinstance(file_meta, dict) or not isinstance(file_meta.get("sha256"), str):
+        raise SpikeFormatError(f"{side}: 'file' must be an object with the .dat's 'sha256'")
+    if verify == "size":
+        return meta
+    stamp = {k: file_meta.get(k) for k in ("size", "inode", "mtime_ns")}
+    if verify == "auto" and stamp == _file_stamp(st):
+        return meta
+    if file_sha256(dat) != file_meta["sha256"]:
+        raise SpikeFormatError(
+            f"{side} does not describe {dat.name}: the .dat's SHA-256 differs from the one recorded with it "
+            "(the two files come from different runs or the .dat was changed); simulate again"
+        )
+    return meta
+
+
+def _json_int(meta: dict, key: str, where: Path) -> int:
+    v = meta.get(key)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise SpikeFormatError(f"{where}: {key!r} must be a positive integer, got {v!r}")
+    return v
+
+
 def read_dat(
     path: str | os.PathLike,
     *,
     height: int | None = None,
     width: int | None = None,
     sensor: str | None = None,
-    rate_hz: float = DEFAULT_RATE_HZ,
+    rate_hz: float | None = None,
     upright: bool = False,
     drop_partial: bool = False,
 ) -> SpikeStream:
@@ -187,9 +378,12 @@ def read_dat(
     path:
         The ``.dat`` file.
     height, width / sensor:
-        Frame size in pixels, or a sensor name from :data:`SENSORS`.
+        Frame size in pixels, or a sensor name from :data:`SENSORS`. When
+        none is given and a sidecar ``.json`` written with the file exists,
+        the size (and rate) come from it, after :func:`read_sidecar` checked
+        that it belongs to this file.
     rate_hz:
-        Readout rate of the recording (default 20,000 Hz).
+        Readout rate of the recording (default: the sidecar's, else 20,000 Hz).
     upright:
         ``True`` for files whose rows are stored top-to-bottom (SPIFT/PHM).
         The camera's own layout (default) is bottom-to-top.
@@ -209,7 +403,14 @@ def read_dat(
     (301, 250, 400)
     """
     p = check_existing_file(path, ".dat file")
+    attrs: dict[str, Any] = {"source": str(p)}
+    if height is None and width is None and sensor is None and _sidecar_path(p).is_file():
+        meta = read_sidecar(p)
+        height, width = meta["height"], meta["width"]
+        rate_hz = float(meta["rate_hz"]) if rate_hz is None else rate_hz
+        attrs["sidecar"] = str(_sidecar_path(p))
     h, w = resolve_size(height, width, sensor)
+    rate_hz = check_positive_float(DEFAULT_RATE_HZ if rate_hz is None else rate_hz, "rate_hz")
     nb = frame_bytes(h, w)
     size = p.stat().st_size
     if size == 0:
@@ -224,9 +425,9 @@ def read_dat(
             )
         if n == 0:
             raise SpikeFormatError(f"{p} has {size} bytes, less than one {h}x{w} frame ({nb} bytes)")
-    mm = np.memmap(p, dtype=np.uint8, mode="r", shape=(n, nb))
-    src = PackedSource(mm, h, w, upright=upright)
-    return SpikeStream(src, rate_hz=rate_hz, attrs={"source": str(p)})
+    buf = FileRows(p, n, nb)
+    src = PackedSource(buf, h, w, upright=upright, closer=buf.close)
+    return SpikeStream(src, rate_hz=rate_hz, attrs=attrs)
 
 
 def unwrap_source(stream: SpikeStream) -> tuple[Any, int]:
@@ -294,6 +495,7 @@ class DatWriter:
         self.width = check_positive_int(width, "width")
         self.upright = upright
         self.n_frames = 0
+        self._hash = hashlib.sha256()
         self._ctx: Any = None
         self._fh: Any = None
 
@@ -311,8 +513,15 @@ class DatWriter:
         f = check_binary_array(frames, "frames")
         if f.shape[1:] != (self.height, self.width):
             raise SpikeFormatError(f"frames must be (n, {self.height}, {self.width}), got {f.shape}")
-        self._fh.write(pack_frames(f, upright=self.upright).data)
+        packed = pack_frames(f, upright=self.upright)
+        self._fh.write(packed.data)
+        self._hash.update(packed.data)
         self.n_frames += f.shape[0]
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 (hex) of the bytes written so far."""
+        return self._hash.hexdigest()
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         ctx, self._ctx, self._fh = self._ctx, None, None

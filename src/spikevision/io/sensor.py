@@ -70,7 +70,6 @@ detection that finds a ``1000 x 1024`` frame reads it in this layout.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from dataclasses import dataclass
@@ -81,7 +80,7 @@ import numpy as np
 
 from .._checks import SpikeFormatError, check_existing_file, check_positive_int
 from ..stream import DEFAULT_RATE_HZ, SpikeStream
-from .dat import PackedSource, frame_bytes, resolve_size
+from .dat import FileRows, PackedSource, _sidecar_path, frame_bytes, read_sidecar, resolve_size
 
 __all__ = [
     "AUTO",
@@ -92,7 +91,6 @@ __all__ = [
     "SizeWarning",
     "detect_size",
     "size_scores",
-    "read_sidecar",
     "open_dat",
 ]
 
@@ -243,9 +241,14 @@ def detect_size(path: str | os.PathLike, *, header_bytes: int = 0) -> SizeGuess:
     if not cands:
         return _single_frame(p, payload, header_bytes)
     scored = [(d, *_frame_score(raw[: max(1 << 20, 24 * d)], d)) for d in cands]
-    best = max(t[1] for t in scored)
-    nb, fscore, _, rho = next(t for t in scored if t[1] >= 0.9 * best)
-    if not (best > 0 and rho >= _MIN_FRAME):
+    scored = [t for t in scored if np.isfinite(t[1])]  # a constant sample scores NaN
+    best = max((t[1] for t in scored), default=float("nan"))
+    if not best > 0:
+        raise SpikeFormatError(
+            f"{p}: cannot detect the frame size: no frame length shows a scene (no frame score above 0; "
+            f"a dark, saturated or structureless recording); pass it with --sensor HxW or --height and --width")
+    nb, fscore, _, rho = next(t for t in scored if t[1] >= 0.9 * best)  # the shortest of the near-best
+    if not rho >= _MIN_FRAME:
         raise SpikeFormatError(
             f"{p}: cannot detect the frame size: no frame length shows a scene (the best one's two thirds "
             f"correlate at {rho:.3f} < {_MIN_FRAME}; a dark or structureless recording); pass it with --sensor HxW or --height and --width")
@@ -296,23 +299,6 @@ def _single_frame(p: Path, payload: int, header_bytes: int) -> SizeGuess:
     if not g.row_score >= _MIN_PEAK:
         raise SpikeFormatError(f"{p}: cannot detect the frame size of one frame (rows do not correlate); pass --sensor HxW or --height and --width")
     return g
-
-
-def read_sidecar(path: str | os.PathLike) -> dict[str, Any] | None:
-    """The metadata ``clip.json`` next to ``clip.dat`` (written by ``simulate``), or ``None``.
-
-    A sidecar that exists but is not JSON with integer ``height`` and ``width`` is an error.
-    """
-    side = Path(path).with_suffix(".json")
-    if not side.is_file():
-        return None
-    try:
-        meta = json.loads(side.read_text())
-    except (OSError, ValueError) as exc:
-        raise SpikeFormatError(f"{side}: sidecar of {Path(path).name} is not readable JSON: {exc}") from exc
-    if not isinstance(meta, dict) or not all(isinstance(meta.get(k), int) for k in ("height", "width")):
-        raise SpikeFormatError(f"{side}: sidecar must hold integer 'height' and 'width', got {meta!r:.200}")
-    return meta
 
 
 class PaddedSource:
@@ -386,7 +372,7 @@ def open_dat(
         raise ValueError(f"unknown layout {layout!r}; expected 'plain' or one of {sorted(LAYOUTS)}")
     auto = isinstance(sensor, str) and sensor.lower() == AUTO
     explicit = not auto and (sensor is not None or height is not None or width is not None)
-    meta = None if (explicit or auto) else read_sidecar(p)
+    meta = None if (explicit or auto or not _sidecar_path(p).is_file()) else read_sidecar(p)
     if header_bytes is None:
         header_bytes = int(meta.get("header_bytes", 0)) if meta else 0
     header_bytes = check_positive_int(header_bytes, "header_bytes", allow_zero=True)
@@ -460,8 +446,8 @@ def _read(p: Path, h: int, w: int, *, header_bytes: int, upright: bool, drop_par
             f"{rest} if the file starts with a {rest}-byte header, or --drop-partial to ignore a trailing partial frame.")
     if n == 0:
         raise SpikeFormatError(f"{p} has {payload} bytes, less than one {h}x{w} frame ({nb} bytes)")
-    mm = np.memmap(p, dtype=np.uint8, mode="r", offset=header_bytes, shape=(n, nb))
-    src: Any = PackedSource(mm, h, w, upright=upright)
+    buf = FileRows(p, n, nb, offset=header_bytes)  # pread, not a memory map: a file truncated meanwhile is an error
+    src: Any = PackedSource(buf, h, w, upright=upright, closer=buf.close)
     if layout is not None and layout.name != "plain":
         src = PaddedSource(src, layout)
     return SpikeStream(src, rate_hz=rate_hz, attrs={"source": str(p)})

@@ -12,12 +12,20 @@ Layout (documented in ``docs/synthetic_dataset.md``)::
         flow/000150_dt10_valid.png   validity mask of that flow (255 valid, 0 occluded / out of view)
       scene_00001/ ...
 
-Intensity = PNG value / (2**bits - 1). Every file is written atomically and
-``index.json`` last, so a folder with an ``index.json`` is complete.
+Intensity = PNG value / (2**bits - 1).
+
+The whole dataset is written as a unit: :func:`write_dataset` builds it in a
+hidden temporary folder next to ``DIR`` and swaps it in when complete
+(:func:`spikevision.io.atomic.atomic_dir`), so a killed run leaves the old
+dataset (or nothing), never a mix; its leftovers are removed by the next run.
+``index.json`` records the SHA-256 of every scene's ``meta.json``, and each
+``meta.json`` the SHA-256 of its ``spikes.dat``; :func:`open_dataset` checks
+them (``verify="hash"`` also re-hashes the spike files).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -26,7 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._checks import check_existing_file, check_positive_int
+from .._checks import SpikeFormatError, check_existing_file, check_positive_int
 from .camera import REDS_PRESET, CameraSettings, _check_seed, _check_settings
 from .scenes import Scene, random_scene
 
@@ -112,8 +120,11 @@ def write_scene(
                           frames_per_image=frames_per_image, seed=seed, metadata=False)
     from ..io.dat import read_dat
 
+    from ..io.dat import file_sha256
+
     with read_dat(dat, height=scene.height, width=scene.width, rate_hz=settings.rate_hz) as s:
         mean_rate = s.mean_rate()
+    spikes_sha256 = file_sha256(dat)
 
     gt_list = []
     for t in gts:
@@ -140,7 +151,7 @@ def write_scene(
         "format": DATASET_FORMAT,
         "spikes": {"path": "spikes.dat", "height": scene.height, "width": scene.width, "n_frames": n_frames,
                    "rate_hz": settings.rate_hz, "layout": "spikevision.io.dat (LSB first, rows bottom-to-top)",
-                   "mean_rate": mean_rate, "frames_per_image": int(frames_per_image)},
+                   "mean_rate": mean_rate, "frames_per_image": int(frames_per_image), "sha256": spikes_sha256},
         "camera": {"settings": settings.to_dict(), "seed": seed},
         "png_bits": png_bits,
         "gt": gt_list,
@@ -171,10 +182,14 @@ def write_dataset(
 ) -> Path:
     """Generate ``n_scenes`` random scenes and write them in the dataset layout; return ``index.json``.
 
+    The dataset is built in a hidden temporary folder next to ``out_dir`` and
+    replaces it whole when complete (see the module docstring).
+
     Parameters
     ----------
     out_dir:
-        Dataset folder (created; existing scene folders are overwritten).
+        Dataset folder: new, empty, or an earlier dataset (replaced whole). A
+        folder holding anything else is refused, so no unrelated file is lost.
     n_scenes, seed:
         Number of scenes; scene ``i`` is ``random_scene(seed=s_i, ...)`` and its
         camera seed ``c_i``, both derived from ``(seed, i)`` and stored in its ``meta.json``.
@@ -211,8 +226,37 @@ def write_dataset(
         if k in opts:
             raise ValueError(f"scene_options must not set {k!r}; it is a write_dataset argument")
     opts.setdefault("duration", float(n_frames))
-    root = Path(out_dir)
-    root.mkdir(parents=True, exist_ok=True)
+    from ..io.atomic import atomic_dir
+
+    final = Path(out_dir)
+    _check_replaceable(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_dir(final) as root:
+        _write_dataset_into(root, n_scenes=n_scenes, seed=seed, height=height, width=width, n_frames=n_frames,
+                            gt_times=gt_times, flow_dts=flow_dts, settings=settings, frames_per_image=frames_per_image,
+                            png_bits=png_bits, opts=opts, progress=progress)
+    return final / "index.json"
+
+
+def _check_replaceable(root: Path) -> None:
+    """Refuse to replace a folder that holds anything but an earlier dataset."""
+    if root.is_symlink() or (root.exists() and not root.is_dir()):
+        raise ValueError(f"dataset folder {root} exists and is not a folder")
+    if not root.exists():
+        return
+    names = [e.name for e in os.scandir(root)]
+    if not names:
+        return
+    if all(n == "index.json" or n.startswith("scene_") or n.startswith(".") for n in names):
+        return
+    raise ValueError(f"{root} exists and holds files that are not a synthetic dataset "
+                     f"({sorted(names)[:5]}); write the dataset to a new or empty folder")
+
+
+def _write_dataset_into(root: Path, *, n_scenes, seed, height, width, n_frames, gt_times, flow_dts, settings,
+                        frames_per_image, png_bits, opts, progress) -> Path:
+    from ..progress import progress_bar
+
     scenes = []
     bar = progress_bar(total=n_scenes, desc="synthesising scenes", enabled=progress, unit="scene")
     for i in range(n_scenes):
@@ -223,7 +267,8 @@ def write_dataset(
                            settings=settings, seed=cam_seed, frames_per_image=frames_per_image,
                            png_bits=png_bits, extra={"name": name, "index": i, "scene_seed": scene_seed,
                                   "scene_options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in opts.items()}})
-        scenes.append({"name": name, "meta": f"{name}/meta.json", "spikes": f"{name}/spikes.dat",
+        meta_sha = hashlib.sha256((root / name / "meta.json").read_bytes()).hexdigest()
+        scenes.append({"name": name, "meta": f"{name}/meta.json", "spikes": f"{name}/spikes.dat", "meta_sha256": meta_sha,
                        "scene_seed": scene_seed, "camera_seed": cam_seed,
                        "brightness": meta["scene"]["brightness"], "n_layers": len(meta["scene"]["layers"]),
                        "mean_rate": meta["spikes"]["mean_rate"]})
@@ -304,12 +349,72 @@ class SyntheticDataset:
         return read_flo(d / hits[0]["flo"]), valid
 
 
-def open_dataset(path: str | os.PathLike) -> SyntheticDataset:
-    """Open a dataset folder (or its ``index.json``) written by :func:`write_dataset`."""
+def open_dataset(path: str | os.PathLike, *, verify: str = "size") -> SyntheticDataset:
+    """Open a dataset folder (or its ``index.json``) written by :func:`write_dataset`, after checking it.
+
+    Every scene listed in ``index.json`` must have its ``meta.json`` (with
+    the SHA-256 the index recorded, when it recorded one) and a ``spikes.dat``
+    of the size its metadata states; ``verify="hash"`` also re-hashes each
+    ``spikes.dat`` against its ``meta.json``. A folder mixing files of two
+    runs is refused with :class:`~spikevision.SpikeFormatError`.
+    """
+    if verify not in ("size", "hash"):
+        raise ValueError(f"verify must be 'size' or 'hash', got {verify!r}")
+    from ..io.atomic import recover_dir
+
     p = Path(path)
+    if not p.exists() and p.suffix != ".json":
+        recover_dir(p)  # a write_dataset killed while swapping folders left the old dataset aside
     idx = p / "index.json" if p.is_dir() else p
     check_existing_file(idx, "dataset index")
-    index = json.loads(idx.read_text())
+    index = _read_json(idx)
     if index.get("format") != DATASET_FORMAT:
         raise ValueError(f"{idx} is not a {DATASET_FORMAT} index (format={index.get('format')!r})")
-    return SyntheticDataset(idx.parent, index)
+    scenes = index.get("scenes")
+    if not isinstance(scenes, list) or index.get("n_scenes") != len(scenes):
+        raise SpikeFormatError(f"{idx}: n_scenes={index.get('n_scenes')!r} does not match its scene list")
+    root = idx.parent
+    for i, entry in enumerate(scenes):
+        _check_scene(root, i, entry, index, verify)
+    return SyntheticDataset(root, index)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        obj = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SpikeFormatError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise SpikeFormatError(f"{path}: expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def _check_scene(root: Path, i: int, entry: Any, index: dict, verify: str) -> None:
+    from ..io.dat import file_sha256, frame_bytes
+
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(entry.get("meta"), str):
+        raise SpikeFormatError(f"{root}/index.json: scene {i} entry is malformed: {entry!r}")
+    meta_path = root / entry["meta"]
+    if not meta_path.is_file():
+        raise SpikeFormatError(f"{root}: scene {entry['name']} has no {entry['meta']} (incomplete dataset)")
+    raw = meta_path.read_bytes()
+    want = entry.get("meta_sha256")
+    if want is not None and hashlib.sha256(raw).hexdigest() != want:
+        raise SpikeFormatError(f"{meta_path} is not the one index.json was written with (SHA-256 differs): "
+                               "the folder mixes files of two runs; write the dataset again")
+    meta = _read_json(meta_path)
+    sp = meta.get("spikes")
+    if not isinstance(sp, dict) or meta.get("name", entry["name"]) != entry["name"]:
+        raise SpikeFormatError(f"{meta_path} does not describe scene {entry['name']}")
+    if want is None and meta.get("spikes", {}).get("n_frames") != index.get("n_frames"):
+        raise SpikeFormatError(f"{meta_path}: n_frames differs from index.json's {index.get('n_frames')}")
+    dat = root / entry["name"] / str(sp.get("path"))
+    try:
+        need = int(sp["n_frames"]) * frame_bytes(sp["height"], sp["width"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SpikeFormatError(f"{meta_path}: spikes entry is malformed: {exc}") from exc
+    if not dat.is_file() or dat.stat().st_size != need:
+        have = dat.stat().st_size if dat.is_file() else "no"
+        raise SpikeFormatError(f"{dat}: expected {need} bytes from {meta_path.name}, found {have} (incomplete or mixed dataset)")
+    if verify == "hash" and sp.get("sha256") is not None and file_sha256(dat) != sp["sha256"]:
+        raise SpikeFormatError(f"{dat}: SHA-256 differs from the one in {meta_path.name} (corrupt or mixed dataset)")

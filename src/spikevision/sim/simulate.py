@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .._checks import check_positive_int
+from .._checks import check_memory, check_positive_int
 from ..stream import SpikeStream
 from .camera import REDS_PRESET, CameraSettings, _check_seed, _check_settings, _Pixels
 from .sources import IntensityPlan, plan_source
@@ -161,6 +161,8 @@ def simulate(
     plan, settings, seed, chunk = _prepare(source, settings, n_frames, frames_per_image, seed, height, width, chunk)
     h, w = plan.height, plan.width
     if plan.n_frames is not None:
+        # Refused before any work: a request larger than memory would otherwise run for hours, then fail.
+        check_memory(plan.n_frames * h * w, f"simulating {plan.n_frames} frames of {h}x{w} in memory")
         out = np.empty((plan.n_frames, h * w), np.uint8)
         t = 0
         for a, spk in _run(plan, settings, seed, chunk):
@@ -171,6 +173,20 @@ def simulate(
         parts = [spk.view(np.uint8).copy() for _, spk in _run(plan, settings, seed, chunk)]
         out = np.concatenate(parts).reshape(-1, h, w)
     return SpikeStream(out, rate_hz=settings.rate_hz, attrs=_attrs(plan, settings, seed))
+
+
+def _check_disk(out: Path, nbytes: int, what: str) -> None:
+    """Refuse, before any work, a ``.dat`` larger than the free space of the disk that would hold it."""
+    import shutil
+
+    folder = out.parent if str(out.parent) else Path(".")
+    try:
+        free = shutil.disk_usage(folder if folder.exists() else Path(".")).free
+    except OSError:  # pragma: no cover - no usable statistics: the write itself will report
+        return
+    if nbytes > free:
+        raise ValueError(f"{out}: {what} need {nbytes / 2**30:.3g} GiB on disk, only {free / 2**30:.3g} GiB are free "
+                         f"where it would be written")
 
 
 def simulate_to_dat(
@@ -195,8 +211,8 @@ def simulate_to_dat(
     and the simulation attributes are written next to it as JSON
     (``clip.dat`` → ``clip.json``), since ``.dat`` has no header.
     """
-    from ..io.atomic import atomic_open
-    from ..io.dat import DatWriter
+    from ..io.atomic import atomic_group, atomic_open
+    from ..io.dat import SIDECAR_FORMAT, DatWriter, _file_stamp
     from ..progress import progress_bar
 
     plan, settings, seed, chunk = _prepare(source, settings, n_frames, frames_per_image, seed, height, width, chunk)
@@ -204,15 +220,22 @@ def simulate_to_dat(
     if out.suffix.lower() != ".dat":
         raise ValueError(f"simulate_to_dat writes a .dat file; got {out.name!r}")
     h, w = plan.height, plan.width
+    if plan.n_frames is not None:
+        _check_disk(out, plan.n_frames * ((h * w + 7) // 8), f"{plan.n_frames} frames of {h}x{w}")
+    targets = [out, out.with_suffix(".json")] if metadata else [out]
     bar = progress_bar(total=plan.n_frames, desc=f"simulating {out.name}", enabled=progress, unit="frame")
-    with DatWriter(out, height=h, width=w) as wr:
-        for _, spk in _run(plan, settings, seed, chunk):
-            wr.write(spk.reshape(-1, h, w))
-            bar.update(len(spk))
-    bar.close()
-    if metadata:
-        meta = {"format": "dat", "height": h, "width": w, "n_frames": wr.n_frames, "rate_hz": settings.rate_hz,
-                "layout": "spikevision.io.dat (LSB first, rows bottom-to-top)", **_attrs(plan, settings, seed)}
-        with atomic_open(out.with_suffix(".json"), "w") as fh:
-            json.dump(meta, fh, indent=2)
+    # The .dat and its sidecar are written as a unit: both to temporary files, renamed together
+    # under the folder's lock; the sidecar records the .dat's hash and identity (read_sidecar checks them).
+    with atomic_group(targets) as tmps:
+        with DatWriter(tmps[0], height=h, width=w) as wr:
+            for _, spk in _run(plan, settings, seed, chunk):
+                wr.write(spk.reshape(-1, h, w))
+                bar.update(len(spk))
+        bar.close()
+        if metadata:
+            meta = {"format": SIDECAR_FORMAT, "data": out.name, "height": h, "width": w, "n_frames": wr.n_frames,
+                    "rate_hz": settings.rate_hz, "layout": "spikevision.io.dat (LSB first, rows bottom-to-top)",
+                    "file": {"sha256": wr.sha256, **_file_stamp(os.stat(tmps[0]))}, **_attrs(plan, settings, seed)}
+            with atomic_open(tmps[1], "w") as fh:
+                json.dump(meta, fh, indent=2)
     return out

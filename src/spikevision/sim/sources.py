@@ -157,7 +157,12 @@ def _read_image_file(path: Path) -> np.ndarray:
         import imageio.v3 as iio
     except ImportError as exc:  # pragma: no cover
         raise ImportError("reading images needs imageio: pip install 'spikevision[vision]'") from exc
-    return np.asarray(iio.imread(path))
+    try:
+        return np.asarray(iio.imread(path))
+    except ImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - decoders raise SyntaxError, struct.error, zlib.error ...
+        raise OSError(f"cannot read the image {path}: {type(exc).__name__}: {exc}") from exc
 
 
 def _count_video_frames(path: Path) -> int | None:

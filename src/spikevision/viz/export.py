@@ -35,6 +35,9 @@ from .._checks import check_positive_float, check_positive_int
 __all__ = ["to_uint8", "spike_frames", "write_images", "write_png", "write_png_sequence", "write_video",
            "export_spikes", "is_folder_output", "IMAGE_SUFFIXES"]
 
+#: Frame rates a video file can hold (GIF stores frame durations in 1/100 s, at most 655.35 s).
+MIN_FPS, MAX_FPS = 1.0 / 655.0, 1000.0
+
 #: Output suffixes understood by :func:`write_images`.
 IMAGE_SUFFIXES = (".png", ".mp4", ".gif", ".npy")
 
@@ -83,7 +86,8 @@ def spike_frames(spikes: Any, *, mean: int = 1, every: int = 1, start: int = 0, 
     every = check_positive_int(every, "every")
     start = check_positive_int(start, "start", allow_zero=True)
     stop = stream.n_frames if stop is None else min(check_positive_int(stop, "stop", allow_zero=True), stream.n_frames)
-    firsts = np.arange(start, max(start, stop - mean + 1), every)
+    # range, not np.arange: a stride like 1e20 does not fit int64 and would turn the indices into floats.
+    firsts = np.array(range(start, max(start, stop - mean + 1), every)[: stream.n_frames], dtype=np.int64)
     out = np.empty((len(firsts), stream.height, stream.width), np.float32)
     if len(firsts) == 0:
         return out
@@ -119,6 +123,8 @@ def write_video(path: str | os.PathLike, images: Any, *, fps: float = 30.0, prog
     from ..progress import progress_bar
 
     fps = check_positive_float(fps, "fps")
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise ValueError(f"fps must lie in [{MIN_FPS:g}, {MAX_FPS:g}] for a video file, got {fps:g}")
     suffix = Path(path).suffix.lower()
     if suffix not in (".mp4", ".gif"):
         raise ValueError(f"video path must end in .mp4 or .gif, got {suffix!r}")
@@ -227,6 +233,13 @@ def write_images(path: str | os.PathLike, images: Any, *, fps: float = 30.0, pro
 
 def export_spikes(path: str | os.PathLike, spikes: Any, *, mean: int = 1, every: int = 1, start: int = 0,
                   stop: int | None = None, fps: float = 30.0, progress: bool = False) -> Path:
-    """Save a spike stream as a video/array of viewable frames (:func:`spike_frames`), by suffix."""
-    return write_images(path, spike_frames(spikes, mean=mean, every=every, start=start, stop=stop), fps=fps,
-                        progress=progress)
+    """Save a spike stream as a video/array of viewable frames (:func:`spike_frames`), by suffix.
+
+    Raises ``ValueError`` when ``start``/``stop``/``mean`` leave no frame to write.
+    """
+    frames = spike_frames(spikes, mean=mean, every=every, start=start, stop=stop)
+    if len(frames) == 0:
+        n = spikes.n_frames if hasattr(spikes, "n_frames") else len(spikes)
+        raise ValueError(f"no frame to export: start={start}, stop={stop}, mean={mean} select no whole window "
+                         f"of the {n}-frame stream")
+    return write_images(path, frames, fps=fps, progress=progress)
