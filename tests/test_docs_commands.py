@@ -70,11 +70,18 @@ def documented_commands() -> list[tuple[str, str]]:
     for f in _doc_files():
         text = f.read_text()
         for m in re.finditer(r"^```bash[^\n]*\n(.*?)^```", text, re.S | re.M):
-            for line in m.group(1).splitlines():
+            first = text[: m.start()].count("\n") + 2  # line number of the block's first line
+            lines = m.group(1).split("\n")
+            k = 0
+            while k < len(lines):
+                start, line = k, lines[k]
+                while line.endswith("\\") and k + 1 < len(lines):  # a trailing backslash continues the line
+                    k += 1
+                    line = line[:-1] + " " + lines[k].strip()
+                k += 1
                 if line.strip().startswith("spikevision "):
-                    lineno = text[: m.start()].count("\n") + 2 + m.group(1)[: m.group(1).index(line)].count("\n")
                     for cmd in _expand(line.strip()):
-                        found.append((f"{f.relative_to(REPO)}:{lineno}", cmd))
+                        found.append((f"{f.relative_to(REPO)}:{first + start}", cmd))
     return found
 
 
