@@ -74,7 +74,10 @@ def test_catalog_errors(tmp_path, dat_file):
     empty.mkdir()
     with pytest.raises(FileNotFoundError, match="no spike files"):
         open_catalog(empty)
-    with pytest.raises(ValueError):
-        open_catalog(dat_file)                            # .dat without a size
+    assert open_catalog(dat_file).get(0).info().frames > 0  # size from the sidecar write_dat leaves
+    noise = tmp_path / "noise.dat"                        # no sidecar, no size the data show
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 1000, dtype=np.uint8).tobytes())
+    with pytest.raises(ValueError, match="frame size"):
+        open_catalog(noise)
     with pytest.raises(ValueError):
         Catalog([])
