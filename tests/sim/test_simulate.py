@@ -213,3 +213,13 @@ def test_default_frames_per_image(rng):
 
     s = simulate(rng.random((3, 4, 5)).astype(np.float32))
     assert s.shape == (3 * DEFAULT_FRAMES_PER_IMAGE, 4, 5) and s.attrs["frames_per_image"] == DEFAULT_FRAMES_PER_IMAGE
+
+
+def test_huge_resize_is_refused_before_any_allocation(monkeypatch):
+    # found by the CLI fuzz: `simulate img.png --height 37542` resized a 12 x 16 image to
+    # 37542 x 50056 (7.5 GB of float32) before the frame count was checked against the budget
+    monkeypatch.setenv("SPIKEVISION_MEMORY_BUDGET", "256M")
+    with pytest.raises(ValueError, match="memory budget"):
+        simulate(np.full((12, 16), 0.5, np.float32), n_frames=1, height=37542)
+    s = simulate(np.full((12, 16), 0.5, np.float32), n_frames=2, height=24)  # small resizes still run
+    assert s.shape == (2, 24, 32)

@@ -42,7 +42,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from .._checks import check_existing_file, check_positive_int
+from .._checks import check_existing_file, check_memory, check_positive_int
 
 __all__ = [
     "DEFAULT_STILL_FRAMES",
@@ -126,6 +126,9 @@ def _target_size(h: int, w: int, height: int | None, width: int | None) -> tuple
         height = max(1, round(h * width / w))
     if width is None:
         width = max(1, round(w * height / h))
+    # Refused before any work: the resized key images and the camera's per-pixel state (a few
+    # float32 maps) would otherwise be allocated first, whatever the frame count.
+    check_memory(16 * height * width, f"a {height}x{width} camera's resized images and per-pixel state")
     return height, width
 
 
