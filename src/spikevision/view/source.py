@@ -11,19 +11,21 @@ A :class:`ViewSource` gives three things:
 ``info()``
     :class:`SourceInfo`: name, frames available now, frame size, readout rate.
 ``snapshot()``
-    A :class:`~spikevision.SpikeStream` over the frames available now. The
-    caller uses it for one request and drops it. Reconstruction, flow and
+    A :class:`~spikevision.SpikeStream` over the frames available now; frame
+    ``i`` of the stream is frame number ``stream.first_frame + i`` of the
+    viewer's API (a file's frames count from 0; a live buffer's keep their
+    camera index while they are held). The caller uses it for one request
+    and drops it. Reconstruction, flow and
     export all run on this stream through the library's own functions
     (:func:`spikevision.recon.reconstruct`, :func:`spikevision.flow.estimate_flow`),
     so a source only has to deliver frames.
 ``counts(start, stop)``
     Spikes per frame, ``int64 (n,)``, for the rate plot; a source may cache it.
 
-A file is one such source (:class:`FileSource`). A live camera or a replay
-that keeps a ring buffer of recent frames fits the same protocol: ``info()``
-reports the frames held now, ``snapshot()`` wraps the buffer in a
-``SpikeStream`` (``first_frame`` says where it starts), ``counts`` keeps a
-running count per frame.
+A file is one such source (:class:`FileSource`). A live feed is another
+(:class:`~spikevision.view.live.LiveSource`): ``info()`` reports the frames
+held now (``first_frame`` is the oldest one's camera index), ``snapshot()``
+is a view of the buffer, ``counts`` the counts the live pipeline made.
 
 Memory
 ------
@@ -44,7 +46,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -69,16 +71,25 @@ class SourceInfo:
     height: int
     width: int
     rate_hz: float
+    #: Number of the first frame available (0 for a file; a live buffer's oldest camera frame).
+    first_frame: int = 0
+    #: For a live source, the feed's state (``LiveSource.status()``); ``None`` for a file.
+    live: Mapping[str, Any] | None = None
 
     @property
     def duration_s(self) -> float:
-        """``frames / rate_hz`` seconds."""
-        return self.frames / self.rate_hz
+        """``frames / rate_hz`` seconds (0 before a live feed has told its rate)."""
+        return self.frames / self.rate_hz if self.rate_hz > 0 else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON of ``/api/info``: ``frames, height, width, rate_hz, duration_s`` and ``name``."""
-        return {"frames": self.frames, "height": self.height, "width": self.width, "rate_hz": self.rate_hz,
-                "duration_s": self.duration_s, "name": self.name}
+        """The JSON of ``/api/info``: ``frames, height, width, rate_hz, duration_s, name, first_frame, live``
+        (and ``feed``, the live feed's state, for a live source)."""
+        out = {"frames": self.frames, "height": self.height, "width": self.width, "rate_hz": self.rate_hz,
+               "duration_s": self.duration_s, "name": self.name, "first_frame": self.first_frame,
+               "live": self.live is not None}
+        if self.live is not None:
+            out["feed"] = dict(self.live)
+        return out
 
 
 @runtime_checkable
@@ -141,9 +152,10 @@ class FileSource:
         return self._info
 
     def snapshot(self) -> SpikeStream:
-        if self._kept is not None:
-            return self._kept
-        return load(self._path, **self._options.kwargs())
+        st = self._kept if self._kept is not None else load(self._path, **self._options.kwargs())
+        if st.first_frame:  # the viewer counts a file's frames from 0 (an .h5 cut may remember another start)
+            st = SpikeStream(st.source, rate_hz=st.rate_hz, attrs=st.attrs, first_frame=0)
+        return st
 
     def counts(self, start: int, stop: int) -> np.ndarray:
         """Spikes in each frame of ``[start, stop)``, ``int64 (n,)`` (all frames counted once, then cached)."""
