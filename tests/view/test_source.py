@@ -74,7 +74,9 @@ def test_catalog_errors(tmp_path, dat_file):
     empty.mkdir()
     with pytest.raises(FileNotFoundError, match="no spike files"):
         open_catalog(empty)
+    tiny = tmp_path / "tiny.dat"
+    tiny.write_bytes(b"1234567")
     with pytest.raises(ValueError):
-        open_catalog(dat_file)                            # .dat without a size
+        open_catalog(tiny)                                # .dat whose size cannot be detected
     with pytest.raises(ValueError):
         Catalog([])
