@@ -136,9 +136,12 @@ def test_frames_grow_and_frames_equal_reconstruct_on_the_snapshot(live):
     assert np.array_equal(png(c.get("/api/frame", params={"t": 139})), spikes[139] * 255)
 
     # frames outside the buffer are refused; the pixel inspector speaks camera indices
-    for t in (39, 140):
-        r = c.get("/api/frame", params={"t": t})
-        assert r.status_code == 400 and "t must be" in r.json()["error"]
+    r = c.get("/api/frame", params={"t": 39})
+    assert r.status_code == 410 and "no longer held" in r.json()["error"]
+    r = c.get("/api/frame", params={"t": 140})
+    assert r.status_code == 400 and "t must be <= 139" in r.json()["error"]
+    assert c.get("/api/rate", params={"start": 10, "stop": 50}).json() == {
+        "counts": spikes[40:50].sum(axis=(1, 2)).tolist(), "start": 40}
     px = c.get("/api/pixel", params={"y": 5, "x": 30, "t": 90, "window": 20}).json()
     assert (px["start"], px["stop"]) == (80, 100)
     assert px["spikes"] == (np.flatnonzero(spikes[80:100, 5, 30]) + 80).tolist()

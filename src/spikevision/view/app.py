@@ -151,7 +151,13 @@ def _frame_param(p: _Params, name: str, inf: Any) -> int:
     if inf.frames == 0:
         raise BadRequest("no frames yet: waiting for the live feed" if inf.live is not None
                          else "the recording has no frames")
-    return p.int(name, required=True, lo=inf.first_frame, hi=inf.first_frame + inf.frames - 1)
+    t = p.int(name, required=True, lo=0, hi=inf.first_frame + inf.frames - 1)
+    if t < inf.first_frame:
+        if inf.live is not None:
+            raise BadRequest(f"frame {t} is no longer held; held now: [{inf.first_frame}, "
+                             f"{inf.first_frame + inf.frames})", 410)
+        raise BadRequest(f"{name} must be >= {inf.first_frame}, got {t}")
+    return t
 
 
 def _local(stream: Any, start: int, stop: int | None = None) -> tuple[int, int]:
@@ -164,9 +170,11 @@ def _local(stream: Any, start: int, stop: int | None = None) -> tuple[int, int]:
     return start - off, stop - off
 
 
-def _window_at(t: int, w: int, inf: Any) -> tuple[int, int]:
-    """``w`` frames around ``t``, moved inside the frames available (``[lo, hi)``, frame numbers)."""
-    first, end = inf.first_frame, inf.first_frame + inf.frames
+def _window_in(stream: Any, t: int, w: int) -> tuple[int, int]:
+    """``w`` frames around frame number ``t``, moved inside the frames of ``stream`` (a snapshot):
+    ``[lo, hi)`` as frame numbers (410 when ``t`` is not held any more)."""
+    _local(stream, t)
+    first, end = stream.first_frame, stream.first_frame + stream.n_frames
     lo = min(max(first, t - w // 2), max(first, end - w))
     return lo, min(end, lo + w)
 
@@ -356,13 +364,24 @@ def create_app(catalog: Catalog, settings: ViewSettings = ViewSettings()) -> Any
         fid, src = v.source(p)
         inf = src.info()
         first, end = inf.first_frame, inf.first_frame + inf.frames
-        start = p.int("start", first, lo=first, hi=end)
+        start = p.int("start", first, lo=0, hi=end)
         stop = p.int("stop", end, lo=start, hi=end)
         key = ("rate", fid, first, end, start, stop)
         data = v.cached(key)
         if data is None:
-            counts, _ = await v.run(lambda: src.counts(start, stop), v.counting)
-            data = json.dumps({"counts": np.asarray(counts).tolist(), "start": start}, separators=(",", ":")).encode()
+            def work() -> tuple[np.ndarray, int]:
+                # A live buffer may have moved on since the page asked: count the frames still held
+                # ("start" in the answer says where the counts begin).
+                for _ in range(5):
+                    a = min(stop, max(start, src.info().first_frame))
+                    try:
+                        return src.counts(a, stop), a
+                    except ValueError as exc:
+                        if not _gone(exc):
+                            raise
+                raise BadRequest(f"frames [{start}, {stop}) are no longer held", 410)
+            (counts, a), _ = await v.run(work, v.counting)
+            data = json.dumps({"counts": np.asarray(counts).tolist(), "start": a}, separators=(",", ":")).encode()
             v.store(key, data)
         return Response(data, media_type="application/json", headers={"Cache-Control": "no-store"})
 
@@ -392,32 +411,32 @@ def create_app(catalog: Catalog, settings: ViewSettings = ViewSettings()) -> Any
 
     def _rate_window(p: _Params, inf: Any) -> tuple[int, int]:
         t = _frame_param(p, "t", inf)
-        w = p.int("window", min(2000, inf.frames), lo=1, hi=MAX_SUM_WINDOW)
-        return _window_at(t, w, inf)
+        return t, p.int("window", min(2000, inf.frames), lo=1, hi=MAX_SUM_WINDOW)
 
-    def _rate_and_hot(src: ViewSource, lo: int, hi: int) -> tuple[np.ndarray, Any]:
+    def _rate_and_hot(src: ViewSource, t: int, w: int) -> tuple[np.ndarray, Any, int, int]:
         s = src.snapshot()
+        lo, hi = _window_in(s, t, w)
         r = window_mean(s, *_local(s, lo, hi))
-        return r, hot_pixels(r)
+        return r, hot_pixels(r), lo, hi
 
     async def ratemap(request: Request) -> Response:
         p = params(request, "t", "window")
         fid, src = v.source(p)
         inf = src.info()
-        lo, hi = _rate_window(p, inf)
-        key = ("ratemap", fid, lo, hi)
+        t, w = _rate_window(p, inf)
+        key = ("ratemap", fid, inf.first_frame, inf.frames, t, w)
         data = v.cached(key)
         if data is not None:
             return _png(data, 0.0)
-        data, ms = await v.run(lambda: png_bytes(rate_map_rgb(*_rate_and_hot(src, lo, hi))), v.fast)
+        data, ms = await v.run(lambda: png_bytes(rate_map_rgb(*_rate_and_hot(src, t, w)[:2])), v.fast)
         v.store(key, data)
         return _png(data, ms)
 
     async def hotpixels(request: Request) -> Response:
         p = params(request, "t", "window")
         _, src = v.source(p)
-        lo, hi = _rate_window(p, src.info())
-        (r, hot), ms = await v.run(lambda: _rate_and_hot(src, lo, hi), v.fast)
+        t, w = _rate_window(p, src.info())
+        (r, hot, lo, hi), ms = await v.run(lambda: _rate_and_hot(src, t, w), v.fast)
         return _json({**hot.as_dict(), "start": lo, "stop": hi, "mean_rate": float(r.mean())},
                      headers={"Server-Timing": f"compute;dur={ms:.2f}"})
 
@@ -429,10 +448,10 @@ def create_app(catalog: Catalog, settings: ViewSettings = ViewSettings()) -> Any
         x = p.int("x", required=True, lo=0, hi=inf.width - 1)
         t = _frame_param(p, "t", inf)
         w = p.int("window", min(400, inf.frames), lo=1, hi=MAX_SUM_WINDOW)
-        lo, hi = _window_at(t, w, inf)
 
         def work() -> dict[str, Any]:
             s = src.snapshot()
+            lo, hi = _window_in(s, t, w)
             out = pixel_trace(s, y, x, *_local(s, lo, hi))
             off = s.first_frame
             return {**out, "start": lo, "stop": hi, "spikes": [f + off for f in out["spikes"]]}
@@ -615,11 +634,11 @@ def _export_job(v: _Viewer, body: dict[str, Any]) -> Callable[[], Path]:
             return flow_image(s, _local(s, t)[0], dt, method=method, arrows=arrows)
         what = f"flow-{method}-dt{dt}"
     elif panel == "ratemap":
-        lo, hi = _window_at(t, window or min(2000, inf.frames), inf)
+        w = window or min(2000, inf.frames)
 
         def image() -> np.ndarray:
             s = src.snapshot()
-            r = window_mean(s, *_local(s, lo, hi))
+            r = window_mean(s, *_local(s, *_window_in(s, t, w)))
             return rate_map_rgb(r, hot_pixels(r))
         what = "ratemap"
     else:

@@ -253,7 +253,9 @@
       busy(1);
       try {
         const resp = await fetch(src);
-        if (!resp.ok) {
+        if (resp.status === 410) {
+          this.shown = null;              // a live buffer moved on: keep the picture, ask again at the next frame
+        } else if (!resp.ok) {
           this.showMessage(await errorText(resp));
         } else {
           const blob = await resp.blob();
@@ -279,7 +281,8 @@
         this.el.classList.remove("busy");
         const next = this.pending;
         this.pending = null;
-        if (next && next !== this.shown) this.load(next);
+        // Ask again for what is wanted now (a live buffer may have moved on since the URL was made).
+        if (next && next !== this.shown) this.request();
       }
     }
 
@@ -764,15 +767,23 @@
   async function refreshCounts() {
     const a = first(), b = end();
     let c = state.counts;
+    let a0 = a;
     if (!c || state.countsStart > a || state.countsStart + c.length < a) {
-      c = b > a ? (await fetchJSON("/api/rate", { start: a, stop: b })).counts : [];
+      const d = b > a ? await fetchJSON("/api/rate", { start: a, stop: b }) : { counts: [], start: a };
+      c = d.counts;
+      a0 = d.start;                       // the server counts the frames still held when it answers
     } else {
       if (a > state.countsStart) c = c.slice(a - state.countsStart);
-      if (a + c.length < b) c = c.concat((await fetchJSON("/api/rate", { start: a + c.length, stop: b })).counts);
-      if (a + c.length > b) c = c.slice(0, b - a);
+      const have = a + c.length;
+      if (have < b) {
+        const d = await fetchJSON("/api/rate", { start: have, stop: b });
+        if (d.start === have) c = c.concat(d.counts);
+        else { c = d.counts; a0 = d.start; }   // what we had left the buffer meanwhile
+      }
+      if (a0 + c.length > b) c = c.slice(0, b - a0);
     }
     state.counts = c;
-    state.countsStart = a;
+    state.countsStart = a0;
     state.rateBins = null;
   }
 
