@@ -179,7 +179,8 @@
         lab.append(box, document.createTextNode(" arrows"));
         head.append(sel, document.createTextNode("dt"), dt, lab);
       } else if (this.kind === "ratemap") {
-        const win = numberInput(this.window || Math.min(2000, info.frames), 1, info.max_sum_window, "window (frames)");
+        const win = numberInput(this.window || Math.min(2000, state.live ? 2000 : info.frames), 1, info.max_sum_window,
+          "window (frames)");
         win.addEventListener("change", () => { this.window = Number(win.value) || null; this.request(); });
         const note = document.createElement("span");
         note.className = "note hot-count";
