@@ -29,15 +29,17 @@ is a view of the buffer, ``counts`` the counts the live pipeline made.
 
 Memory
 ------
-Opening a ``.dat`` or ``.npy`` file maps it; nothing is read until a frame is
-asked for. Pages read through a memory map stay in the process's resident set
-for as long as the map lives, so :class:`FileSource` opens a fresh map for
-every snapshot (a ``stat`` and an ``mmap``, microseconds) and the pages one
-request read are released with its stream. The rate plot is counted on the
-packed bits (population count, :meth:`SpikeStream.spike_counts`) in slices of
-:data:`COUNT_CHUNK_BYTES`, each on its own map, so counting a multi-GB file
-keeps the resident set small. ``.npz`` and ``.h5`` files are read through
-their own readers (an ``.npz`` archive is decompressed into memory once).
+A ``.dat`` file is opened once and read with ``pread`` (only the frames a
+request asks for, into fresh arrays: nothing stays resident); opening it checks
+the size against the data (:func:`spikevision.io.sensor.open_dat`), which is
+done once, not per request. An ``.npy`` file is memory-mapped, and pages read
+through a memory map stay in the process's resident set for as long as the map
+lives, so :class:`FileSource` maps it afresh for every snapshot (a ``stat`` and
+an ``mmap``, microseconds) and the pages one request read are released with its
+stream. The rate plot is counted on the packed bits (population count,
+:meth:`SpikeStream.spike_counts`) in slices of :data:`COUNT_CHUNK_BYTES`.
+``.npz`` and ``.h5`` files are read through their own readers (an ``.npz``
+archive is decompressed into memory once).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ __all__ = ["ViewSource", "SourceInfo", "LoadOptions", "FileSource", "Catalog", "
 COUNT_CHUNK_BYTES = 32 * 2**20
 
 #: Suffixes whose reader maps the file (a fresh map per snapshot releases the pages read).
-_MAPPED = (".dat", ".npy")
+_MAPPED = (".npy",)
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,8 @@ class FileSource:
     """A spike file as a :class:`ViewSource`, opened with :func:`spikevision.io.load`.
 
     The file is opened once at construction (so a bad file fails at start,
-    with the reader's message) and then again, mapped afresh, for each
-    :meth:`snapshot`. Spike counts per frame are computed on first use and
+    with the reader's message); a memory-mapped ``.npy`` is mapped afresh for
+    each :meth:`snapshot`, other files are kept open. Spike counts per frame are computed on first use and
     cached (``int64``, 8 bytes per frame).
 
     >>> src = FileSource("clip.dat", LoadOptions(sensor="vidar"))   # doctest: +SKIP
@@ -138,7 +140,7 @@ class FileSource:
         first = load(self._path, **options.kwargs())
         self._info = SourceInfo(name=self._path.name, frames=first.n_frames, height=first.height,
                                 width=first.width, rate_hz=first.rate_hz)
-        # Mapped files are mapped afresh per snapshot; others (decompressed .npz, .h5) are kept open.
+        # Mapped files are mapped afresh per snapshot; others (.dat read with pread, .npz, .h5) are kept open.
         self._kept = None if self._path.suffix.lower() in _MAPPED else first
         self._counts: np.ndarray | None = None
         self._lock = threading.Lock()
@@ -170,7 +172,7 @@ class FileSource:
         step = max(1, COUNT_CHUNK_BYTES // max(1, (info.height * info.width + 7) // 8))
         for i in range(0, info.frames, step):
             j = min(i + step, info.frames)
-            out[i:j] = self.snapshot().spike_counts(i, j)   # a fresh map per slice: its pages go with it
+            out[i:j] = self.snapshot().spike_counts(i, j)   # a mapped file: a fresh map per slice
         return out
 
     def close(self) -> None:
