@@ -99,7 +99,7 @@ def atfi_times(repeats: int) -> dict:
 def api_frame_times(repeats: int) -> dict:
     from starlette.testclient import TestClient
 
-    from spikevision.io import read_dat
+    from spikevision.io import load, read_dat
     from spikevision.recon import reconstruct
     from spikevision.view import LoadOptions, ViewSettings, create_app, open_catalog
 
@@ -130,6 +130,12 @@ def api_frame_times(repeats: int) -> dict:
                            "reconstruct_ms_min": float(np.min(direct)), "requests": len(server)}
             if before:
                 out[method]["numpy_kernel_ms_median"] = float(np.median(before))
+        reopen = []                        # what each request paid before a .dat source was kept open
+        for _ in range(40):
+            t0 = time.perf_counter()
+            load(BUNDLED, sensor="vidar")
+            reopen.append((time.perf_counter() - t0) * 1e3)
+        out["reopen_dat_ms_median"] = float(np.median(reopen))
     return out
 
 
