@@ -18,6 +18,9 @@ repository, and deleted afterwards):
    TCP feed (``live send`` at 1x into ``live replay tcp://``);
 4. a loopback TCP feed of 20,000 frames of 250 x 400 at 1x recorded by ``live record``,
    compared byte for byte; TCP vs Unix-socket throughput at max speed.
+
+``--kernels-only`` times the kernels per preview period in memory instead (popcount against a
+plain sum, window counts with the table kernel against the computed-lanes kernel, interleaved).
 """
 
 from __future__ import annotations
@@ -186,13 +189,66 @@ def send_into(receiver: list[str], sender: list[str]) -> tuple[str, str]:
     return out, snd.stderr
 
 
+def window_kernels(repeats: int = 30) -> dict:
+    """Per preview period (``rate / 60`` frames), in memory, on one core: per-frame popcount (against a
+    plain sum over the same bytes: the read bandwidth), and the 41-frame window counts with the
+    table kernel (``add_lanes``, before) and the computed-lanes kernel (``add_spread``, now),
+    interleaved, with their ratio. Random bytes (half the bits set)."""
+    from spikevision.live import kernels
+
+    if kernels._KERNELS is None:
+        return {"compiled": False}
+    os.sched_setaffinity(0, {0})
+    rng = np.random.default_rng(0)
+    out: dict = {"compiled": True, "load": load()}
+    for sensor, rate in CASES:
+        h, w = (int(x) for x in sensor.split("x"))
+        lay = kernels.lane_layout(h, w, upright=False)
+        kernels.warm_up(lay)
+        period = int(rate // 60)
+        p = np.ascontiguousarray(rng.integers(0, 256, size=(period, lay.frame_bytes), dtype=np.uint8))
+        win = p[:41]
+        flat = p.reshape(-1)[: p.size // 8 * 8]
+        a, b = kernels.new_counts(lay), kernels.new_counts(lay)
+        kernels._KERNELS["add_lanes"](a.view(np.uint64), win, kernels._lane_lut64(), 1)
+        kernels._KERNELS["add_spread"](b.view(np.uint64), win, 1)
+        assert np.array_equal(a, b)
+        t: dict = {k: [] for k in ("popcount", "sum", "table", "computed")}
+        for _ in range(repeats):
+            for name, f in (("popcount", lambda: kernels.frame_counts(p, lay)),
+                            ("sum", lambda: flat.view(np.uint64).sum()),
+                            ("table", lambda: kernels._KERNELS["add_lanes"](a.view(np.uint64), win,
+                                                                          kernels._lane_lut64(), 1)),
+                            ("computed", lambda: kernels._KERNELS["add_spread"](b.view(np.uint64), win, 1))):
+                a[:] = 0
+                b[:] = 0
+                t0 = time.perf_counter()
+                f()
+                t[name].append((time.perf_counter() - t0) * 1e3)
+        med = {k: float(np.median(v)) for k, v in t.items()}
+        out[sensor] = {"period_frames": period, "packed_MB": p.nbytes / 1e6,
+                       **{f"{k}_ms_median": v for k, v in med.items()},
+                       **{f"{k}_ms_min": float(np.min(v)) for k, v in t.items()},
+                       "popcount_GBps_median": p.nbytes / med["popcount"] / 1e6,
+                       "window_speedup_median": float(np.median(np.asarray(t["table"]) / np.asarray(t["computed"]))),
+                       "realtime_factor_median": (period / rate) * 1e3 / (med["popcount"] + med["computed"]),
+                       "realtime_factor_median_before": (period / rate) * 1e3 / (med["popcount"] + med["table"])}
+    out["load_end"] = load()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", default="/tmp/sv-live-bench")
     ap.add_argument("--gb", type=float, default=4.0, help="Size of each replayed file in GB (default 4).")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--sensors", default="250x400,1000x1000", help="Which cases to run (comma-separated).")
+    ap.add_argument("--kernels-only", action="store_true",
+                    help="Only the in-memory kernel timings per preview period (no files).")
     args = ap.parse_args()
+    if args.kernels_only:
+        print(json.dumps(window_kernels(), indent=1))
+        return
     wd = Path(args.workdir)
     if REPO in wd.resolve().parents or wd.resolve() == REPO:
         raise SystemExit("--workdir must be outside the repository")
