@@ -223,7 +223,9 @@ def test_replay_of_a_file_and_a_unix_socket_feed(dat_file, spikes, tmp_path, mon
 def test_command_line_usage_errors(dat_file):
     run = CliRunner().invoke
     r = run(cli, ["view", str(dat_file), "-H", "24", "-W", "32", "--loop", "--no-browser"])
-    assert r.exit_code == 2 and "--loop needs --live" in r.output
+    assert r.exit_code == 2 and "need --live" in r.output
+    r = run(cli, ["view", "tcp://127.0.0.1:1", "--speed", "2", "--no-browser"])
+    assert r.exit_code == 2 and "need --live" in r.output
     r = run(cli, ["view", "tcp://127.0.0.1:1", "--live", "--no-browser"])
     assert r.exit_code == 2 and "live already" in r.output
     r = run(cli, ["view", str(dat_file), "-H", "24", "-W", "32", "--keep", "10", "--no-browser"])

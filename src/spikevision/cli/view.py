@@ -25,8 +25,8 @@ def register(group: click.Group) -> None:
     @click.option("--no-browser", is_flag=True, help="Do not open a browser.")
     @click.option("--live", "live_replay", is_flag=True,
                   help="Replay the file as a live feed at --speed (the page follows the newest frame).")
-    @click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-                  help="With --live: multiple of the camera rate.")
+    @click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=None,
+                  help="With --live: multiple of the camera rate (default 1).")
     @click.option("--loop", is_flag=True, help="With --live: replay the file again and again.")
     @click.option("--keep", type=click.IntRange(min=1), default=None,
                   help="Live: frames held for scrubbing (default: 256 MB worth).")
@@ -53,14 +53,14 @@ def register(group: click.Group) -> None:
             raise click.BadParameter(f"no such file or folder: {path}", param_hint="PATH")
         if (live_replay or loop) and (is_address or p.is_dir()):
             raise click.UsageError("--live and --loop replay one spike file (a tcp:// or unix:// PATH is live already)")
-        if loop and not live_replay:
-            raise click.UsageError("--loop needs --live")
+        if (loop or speed is not None) and not live_replay:
+            raise click.UsageError("--loop and --speed need --live (a socket feed is paced by its sender)")
         if keep is not None and not (is_address or live_replay):
             raise click.UsageError("--keep is for live feeds (tcp://, unix:// or --live)")
         if p.is_file() and p.suffix.lower() == ".dat" and sensor is None and (height is None or width is None):
             raise click.UsageError("a .dat file does not store its size: give --height and --width, or --sensor")
         if is_address or live_replay:
-            catalog = open_live(path, options, speed=speed, loop=loop, keep=keep)
+            catalog = open_live(path, options, speed=1.0 if speed is None else speed, loop=loop, keep=keep)
             address = catalog.get(0).address
             if address is not None:
                 click.echo(f"live feed: waiting for a sender on {address}")
