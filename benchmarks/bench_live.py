@@ -87,10 +87,10 @@ def make_file(path: Path, sensor: str, gb: float, rate: float) -> int:
     return n
 
 
-def cli_replay(path: Path, sensor: str, rate: float, *extra: str, pin: bool = True) -> dict:
+def cli_replay(path: Path, sensor: str, rate: float, *extra: str, pin: bool = True, env: dict | None = None) -> dict:
     cmd = (["taskset", "-c", "0"] if pin else []) + CLI + [
         "live", "replay", str(path), "--sensor", sensor, "--rate", str(rate), "--json", *extra]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env or ENV)
     if out.returncode:
         raise RuntimeError(out.stderr)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -153,8 +153,9 @@ print(json.dumps({"stages_s": t, "frames": first, "profile": s.getvalue()}))
 """
 
 
-def inproc(script: str, *args: str) -> dict:
-    out = subprocess.run(["taskset", "-c", "0", PY, "-c", script, *args], capture_output=True, text=True, env=ENV)
+def inproc(script: str, *args: str, env: dict | None = None) -> dict:
+    out = subprocess.run(["taskset", "-c", "0", PY, "-c", script, *args], capture_output=True, text=True,
+                         env=env or ENV)
     if out.returncode:
         raise RuntimeError(out.stderr)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -243,6 +244,8 @@ def main() -> None:
     ap.add_argument("--gb", type=float, default=4.0, help="Size of each replayed file in GB (default 4).")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--sensors", default="250x400,1000x1000", help="Which cases to run (comma-separated).")
+    ap.add_argument("--baseline-src", default=None,
+                    help="A checkout's src/ to replay with too, alternating with this one (same file, same run).")
     ap.add_argument("--kernels-only", action="store_true",
                     help="Only the in-memory kernel timings per preview period (no files).")
     args = ap.parse_args()
@@ -264,11 +267,26 @@ def main() -> None:
             case: dict = {"sensor": sensor, "rate_hz": rate, "frames": n, "bytes": size,
                           "camera_s": n / rate, "packed_GBps_at_1x": size / (n / rate) / 1e9}
             case["cli"] = []
+            base_env = {**os.environ, "PYTHONPATH": str(Path(args.baseline_src).resolve())} if args.baseline_src else None
+            replay_args = ("--speed", "max", "--preview", "tfp", "--preview-fps", "60")
+            if base_env:
+                case["baseline_cli"], case["baseline_inproc"] = [], []
             for _ in range(args.repeats):
-                case["cli"].append({**cli_replay(path, sensor, rate, "--speed", "max", "--preview", "tfp",
-                                                 "--preview-fps", "60"), "load": load()})
-            case["inproc"] = [{**inproc(_INPROC, str(path), sensor, str(rate)), "load": load()}
-                              for _ in range(args.repeats)]
+                case["cli"].append({**cli_replay(path, sensor, rate, *replay_args), "load": load()})
+                if base_env:
+                    case["baseline_cli"].append({**cli_replay(path, sensor, rate, *replay_args, env=base_env),
+                                                 "load": load()})
+            case["inproc"] = []
+            for _ in range(args.repeats):
+                case["inproc"].append({**inproc(_INPROC, str(path), sensor, str(rate)), "load": load()})
+                if base_env:
+                    case["baseline_inproc"].append({**inproc(_INPROC, str(path), sensor, str(rate), env=base_env),
+                                                    "load": load()})
+            if base_env:
+                case["wall_ratio_best_baseline_over_now"] = (min(r["wall_s"] for r in case["baseline_cli"])
+                                                             / min(r["wall_s"] for r in case["cli"]))
+                case["cpu_ratio_best_baseline_over_now"] = (min(r["cpu_s"] for r in case["baseline_inproc"])
+                                                            / min(r["cpu_s"] for r in case["inproc"]))
             st = inproc(_STAGES, str(path), sensor, str(rate))
             case["stages_s"] = st["stages_s"]
             case["profile"] = st["profile"]
