@@ -119,12 +119,6 @@ def _warm_up(catalog: Catalog) -> None:
             importlib.import_module(name)
         except ImportError:  # the request that needs it will say so
             pass
-    try:  # compile (or load from numba's cache) the ATFI kernel before the first ATFI panel asks
-        from ..recon.adaptive import warm_up
-
-        warm_up()
-    except Exception:  # noqa: BLE001 - a failed warm-up only means the first ATFI request compiles
-        pass
     first = catalog.first_open()
     if first is not None:
         from .render import png_bytes
@@ -133,3 +127,9 @@ def _warm_up(catalog: Catalog) -> None:
             png_bytes(catalog.get(first).snapshot()[0])
         except (ValueError, ImportError, IndexError):
             pass
+    try:  # then load (or compile) the ATFI kernel, before an ATFI panel asks (numba: ~130 MB resident)
+        from ..recon.adaptive import warm_up
+
+        warm_up()
+    except Exception:  # noqa: BLE001 - a failed warm-up only means the first ATFI request compiles
+        pass
