@@ -177,18 +177,10 @@ def test_page_shows_errors_in_the_panel_not_as_exceptions(server, page):
     assert page.errors == []
 
 
-@pytest.fixture
-def live_server(bundled):
-    """A live feed: the bundled sample replayed in a loop at 2 % of camera rate (400 frames/s), 400 frames held."""
+def serve_app(app):
+    """Serve ``app`` on a free loopback port in a thread; yields the page's URL."""
     import uvicorn
 
-    from spikevision.io import load
-    from spikevision.live import FileFeed
-    from spikevision.view import Catalog, LiveSource, ViewSettings, create_app
-
-    src = LiveSource(FileFeed(load(bundled, sensor="vidar"), loop=True), name="camera", speed=0.02, keep=400)
-    src.start()
-    app = create_app(Catalog([("camera", src)]), ViewSettings())
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
@@ -199,10 +191,55 @@ def live_server(bundled):
     while not srv.started and time.time() < deadline:
         time.sleep(0.05)
     assert srv.started, "the test server did not start"
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    srv.should_exit = True
-    th.join(10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    finally:
+        srv.should_exit = True
+        th.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def socket_server():
+    """A viewer listening for a sender on a free loopback port: yields (page URL, feed address)."""
+    from spikevision.view import ViewSettings, create_app, open_live
+
+    cat = open_live("tcp://127.0.0.1:0")
+    src = cat.get(0)
+    for url in serve_app(create_app(cat, ViewSettings())):
+        yield url, src.address
+    cat.close()
+
+
+def test_live_page_waits_for_a_sender(socket_server, page, bundled):
+    from spikevision.io import load
+    from spikevision.live import FileFeed, send
+
+    url, address = socket_server
+    page.goto(url)
+    page.wait_for_function("() => document.querySelector('#live-status').textContent.includes('waiting for a sender')")
+    assert page.eval_on_selector_all(".panel", "els => els.length") == 0
+    feed = FileFeed(load(bundled, sensor="vidar"), loop=True, frames=2000)
+    sender = threading.Thread(target=send, args=(feed, address), kwargs={"speed": 0.05}, daemon=True)
+    sender.start()
+    all_loaded(page)                                   # the page builds its panels once frames arrive
+    page.wait_for_function("() => document.querySelector('#live-status').textContent.includes('ended')")
+    sender.join(30)
+    assert "frame " in page.inner_text("#readout")
+    others = [e for e in page.errors if "status of 410" not in e]
+    assert others == [], others
+
+
+@pytest.fixture
+def live_server(bundled):
+    """A live feed: the bundled sample replayed in a loop at 2 % of camera rate (400 frames/s), 400 frames held."""
+    from spikevision.io import load
+    from spikevision.live import FileFeed
+    from spikevision.view import Catalog, LiveSource, ViewSettings, create_app
+
+    src = LiveSource(FileFeed(load(bundled, sensor="vidar"), loop=True), name="camera", speed=0.02, keep=400)
+    src.start()
+    yield from serve_app(create_app(Catalog([("camera", src)]), ViewSettings()))
     src.close()
 
 
