@@ -18,6 +18,9 @@ repository, and deleted afterwards):
    TCP feed (``live send`` at 1x into ``live replay tcp://``);
 4. a loopback TCP feed of 20,000 frames of 250 x 400 at 1x recorded by ``live record``,
    compared byte for byte; TCP vs Unix-socket throughput at max speed.
+
+``--kernels-only`` times the kernels per preview period in memory instead (popcount against a
+plain sum, window counts with the table kernel against the computed-lanes kernel, interleaved).
 """
 
 from __future__ import annotations
@@ -84,10 +87,10 @@ def make_file(path: Path, sensor: str, gb: float, rate: float) -> int:
     return n
 
 
-def cli_replay(path: Path, sensor: str, rate: float, *extra: str, pin: bool = True) -> dict:
+def cli_replay(path: Path, sensor: str, rate: float, *extra: str, pin: bool = True, env: dict | None = None) -> dict:
     cmd = (["taskset", "-c", "0"] if pin else []) + CLI + [
         "live", "replay", str(path), "--sensor", sensor, "--rate", str(rate), "--json", *extra]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env or ENV)
     if out.returncode:
         raise RuntimeError(out.stderr)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -150,8 +153,9 @@ print(json.dumps({"stages_s": t, "frames": first, "profile": s.getvalue()}))
 """
 
 
-def inproc(script: str, *args: str) -> dict:
-    out = subprocess.run(["taskset", "-c", "0", PY, "-c", script, *args], capture_output=True, text=True, env=ENV)
+def inproc(script: str, *args: str, env: dict | None = None) -> dict:
+    out = subprocess.run(["taskset", "-c", "0", PY, "-c", script, *args], capture_output=True, text=True,
+                         env=env or ENV)
     if out.returncode:
         raise RuntimeError(out.stderr)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -186,13 +190,68 @@ def send_into(receiver: list[str], sender: list[str]) -> tuple[str, str]:
     return out, snd.stderr
 
 
+def window_kernels(repeats: int = 30) -> dict:
+    """Per preview period (``rate / 60`` frames), in memory, on one core: per-frame popcount (against a
+    plain sum over the same bytes: the read bandwidth), and the 41-frame window counts with the
+    table kernel (``add_lanes``, before) and the computed-lanes kernel (``add_spread``, now),
+    interleaved, with their ratio. Random bytes (half the bits set)."""
+    from spikevision.live import kernels
+
+    if kernels._KERNELS is None:
+        return {"compiled": False}
+    os.sched_setaffinity(0, {0})
+    rng = np.random.default_rng(0)
+    out: dict = {"compiled": True, "load": load()}
+    for sensor, rate in CASES:
+        h, w = (int(x) for x in sensor.split("x"))
+        lay = kernels.lane_layout(h, w, upright=False)
+        kernels.warm_up(lay)
+        period = int(rate // 60)
+        p = np.ascontiguousarray(rng.integers(0, 256, size=(period, lay.frame_bytes), dtype=np.uint8))
+        win = p[:41]
+        flat = p.reshape(-1)[: p.size // 8 * 8]
+        a, b = kernels.new_counts(lay), kernels.new_counts(lay)
+        kernels._KERNELS["add_lanes"](a.view(np.uint64), win, kernels._lane_lut64(), 1)
+        kernels._KERNELS["add_spread"](b.view(np.uint64), win, 1)
+        assert np.array_equal(a, b)
+        t: dict = {k: [] for k in ("popcount", "sum", "table", "computed")}
+        for _ in range(repeats):
+            for name, f in (("popcount", lambda: kernels.frame_counts(p, lay)),
+                            ("sum", lambda: flat.view(np.uint64).sum()),
+                            ("table", lambda: kernels._KERNELS["add_lanes"](a.view(np.uint64), win,
+                                                                          kernels._lane_lut64(), 1)),
+                            ("computed", lambda: kernels._KERNELS["add_spread"](b.view(np.uint64), win, 1))):
+                a[:] = 0
+                b[:] = 0
+                t0 = time.perf_counter()
+                f()
+                t[name].append((time.perf_counter() - t0) * 1e3)
+        med = {k: float(np.median(v)) for k, v in t.items()}
+        out[sensor] = {"period_frames": period, "packed_MB": p.nbytes / 1e6,
+                       **{f"{k}_ms_median": v for k, v in med.items()},
+                       **{f"{k}_ms_min": float(np.min(v)) for k, v in t.items()},
+                       "popcount_GBps_median": p.nbytes / med["popcount"] / 1e6,
+                       "window_speedup_median": float(np.median(np.asarray(t["table"]) / np.asarray(t["computed"]))),
+                       "realtime_factor_median": (period / rate) * 1e3 / (med["popcount"] + med["computed"]),
+                       "realtime_factor_median_before": (period / rate) * 1e3 / (med["popcount"] + med["table"])}
+    out["load_end"] = load()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workdir", default="/tmp/sv-live-bench")
     ap.add_argument("--gb", type=float, default=4.0, help="Size of each replayed file in GB (default 4).")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--sensors", default="250x400,1000x1000", help="Which cases to run (comma-separated).")
+    ap.add_argument("--baseline-src", default=None,
+                    help="A checkout's src/ to replay with too, alternating with this one (same file, same run).")
+    ap.add_argument("--kernels-only", action="store_true",
+                    help="Only the in-memory kernel timings per preview period (no files).")
     args = ap.parse_args()
+    if args.kernels_only:
+        print(json.dumps(window_kernels(), indent=1))
+        return
     wd = Path(args.workdir)
     if REPO in wd.resolve().parents or wd.resolve() == REPO:
         raise SystemExit("--workdir must be outside the repository")
@@ -208,11 +267,26 @@ def main() -> None:
             case: dict = {"sensor": sensor, "rate_hz": rate, "frames": n, "bytes": size,
                           "camera_s": n / rate, "packed_GBps_at_1x": size / (n / rate) / 1e9}
             case["cli"] = []
+            base_env = {**os.environ, "PYTHONPATH": str(Path(args.baseline_src).resolve())} if args.baseline_src else None
+            replay_args = ("--speed", "max", "--preview", "tfp", "--preview-fps", "60")
+            if base_env:
+                case["baseline_cli"], case["baseline_inproc"] = [], []
             for _ in range(args.repeats):
-                case["cli"].append({**cli_replay(path, sensor, rate, "--speed", "max", "--preview", "tfp",
-                                                 "--preview-fps", "60"), "load": load()})
-            case["inproc"] = [{**inproc(_INPROC, str(path), sensor, str(rate)), "load": load()}
-                              for _ in range(args.repeats)]
+                case["cli"].append({**cli_replay(path, sensor, rate, *replay_args), "load": load()})
+                if base_env:
+                    case["baseline_cli"].append({**cli_replay(path, sensor, rate, *replay_args, env=base_env),
+                                                 "load": load()})
+            case["inproc"] = []
+            for _ in range(args.repeats):
+                case["inproc"].append({**inproc(_INPROC, str(path), sensor, str(rate)), "load": load()})
+                if base_env:
+                    case["baseline_inproc"].append({**inproc(_INPROC, str(path), sensor, str(rate), env=base_env),
+                                                    "load": load()})
+            if base_env:
+                case["wall_ratio_best_baseline_over_now"] = (min(r["wall_s"] for r in case["baseline_cli"])
+                                                             / min(r["wall_s"] for r in case["cli"]))
+                case["cpu_ratio_best_baseline_over_now"] = (min(r["cpu_s"] for r in case["baseline_inproc"])
+                                                            / min(r["cpu_s"] for r in case["inproc"]))
             st = inproc(_STAGES, str(path), sensor, str(rate))
             case["stages_s"] = st["stages_s"]
             case["profile"] = st["profile"]

@@ -5,7 +5,12 @@ Three measurements (the bar of the viewer's issue):
 1. ``/api/frame`` for ``raw`` / ``tfp`` / ``atfi`` at 250 x 400 on the bundled REDS
    sample: the server's own time per request (its ``Server-Timing`` header: open
    the map, compute, encode the PNG), over frames that are not cached, next to
-   the time of ``reconstruct()`` alone measured in the same run (the baseline).
+   the time of ``reconstruct()`` alone measured in the same run (the baseline),
+   and for ATFI the NumPy kernel (the implementation before the compiled one).
+   ``--parts atfi`` times ``reconstruct(method="atfi", at=t)`` against the NumPy
+   kernel alone, interleaved, on the bundled clip and (when present) a 250 x 400
+   recording of ``../shared/data`` (or ``$SPIKEVISION_SHARED_DATA``), checking
+   that both give the same bytes.
 2. First paint: a 1 GB ``.dat`` (the bundled clip repeated) under ``--workdir``;
    ``spikevision view`` is started as a process and headless Chromium opens the
    page; reported are the time from process start and from navigation to the
@@ -47,10 +52,54 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
+def atfi_numpy(stream, t: int):
+    """ATFI at ``t`` through the NumPy kernel (the implementation before the compiled one; same bytes)."""
+    from functools import partial
+
+    from spikevision.recon import _blocks
+    from spikevision.recon.adaptive import _atfi_kernel_numpy
+    from spikevision.recon.classical import DEFAULT_WINDOW, REDS_RATE_RATIO
+
+    kernel = partial(_atfi_kernel_numpy, window=DEFAULT_WINDOW, rate_ratio=REDS_RATE_RATIO, tolerance=1.0,
+                     rel_tolerance=0.05, max_intervals=12)
+    return _blocks.run(stream, kernel, at=t, every=None, window=DEFAULT_WINDOW, progress=False, desc="atfi")
+
+
+def atfi_times(repeats: int) -> dict:
+    """``reconstruct(stream, method="atfi", at=t)`` against the NumPy kernel, interleaved, on 250 x 400 recordings."""
+    from spikevision.io import read_dat
+    from spikevision.recon import reconstruct
+    from spikevision.recon.adaptive import _compiled, warm_up
+
+    warm_up()
+    data = Path(os.environ.get("SPIKEVISION_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    shared = data / "reds_train_sample" / "spike" / "203_part2_key_id151.dat"
+    out = {"compiled": _compiled() is not None}
+    for name, path in (("bundled", BUNDLED), ("reds_203_part2_key_id151", shared)):
+        if not path.is_file():
+            continue
+        stream = read_dat(path, sensor="vidar")
+        times = list(range(20, stream.n_frames - 21, max(1, (stream.n_frames - 41) // 60))) * repeats
+        new, old = [], []
+        for t in times:
+            t0 = time.perf_counter()
+            a = reconstruct(stream, method="atfi", at=t)
+            t1 = time.perf_counter()
+            b = atfi_numpy(stream, t)
+            t2 = time.perf_counter()
+            assert a.tobytes() == b.tobytes(), f"{name} t={t}: the kernels differ"
+            new.append((t1 - t0) * 1e3)
+            old.append((t2 - t1) * 1e3)
+        out[name] = {"frames": stream.n_frames, "calls": len(times), "atfi_ms_median": float(np.median(new)),
+                     "numpy_kernel_ms_median": float(np.median(old)),
+                     "speedup_median": float(np.median(np.asarray(old) / np.asarray(new))), "identical": True}
+    return out
+
+
 def api_frame_times(repeats: int) -> dict:
     from starlette.testclient import TestClient
 
-    from spikevision.io import read_dat
+    from spikevision.io import load, read_dat
     from spikevision.recon import reconstruct
     from spikevision.view import LoadOptions, ViewSettings, create_app, open_catalog
 
@@ -61,7 +110,7 @@ def api_frame_times(repeats: int) -> dict:
     with TestClient(app, base_url="http://127.0.0.1") as c:
         for method in ("raw", "tfp", "atfi"):
             c.get(f"/api/frame?t=50&method={method}")                     # warm-up (imports)
-            server, direct = [], []
+            server, direct, before = [], [], []
             for t in times:
                 r = c.get(f"/api/frame?t={t}&method={method}")
                 assert r.status_code == 200, r.text
@@ -72,9 +121,21 @@ def api_frame_times(repeats: int) -> dict:
                 else:
                     reconstruct(stream, method=method, at=t)
                 direct.append((time.perf_counter() - t0) * 1e3)
+                if method == "atfi":                                       # the previous implementation
+                    t0 = time.perf_counter()
+                    atfi_numpy(stream, t)
+                    before.append((time.perf_counter() - t0) * 1e3)
             out[method] = {"server_ms_median": float(np.median(server)), "server_ms_p90": float(np.percentile(server, 90)),
                            "server_ms_min": float(np.min(server)), "reconstruct_ms_median": float(np.median(direct)),
                            "reconstruct_ms_min": float(np.min(direct)), "requests": len(server)}
+            if before:
+                out[method]["numpy_kernel_ms_median"] = float(np.median(before))
+        reopen = []                        # what each request paid before a .dat source was kept open
+        for _ in range(40):
+            t0 = time.perf_counter()
+            load(BUNDLED, sensor="vidar")
+            reopen.append((time.perf_counter() - t0) * 1e3)
+        out["reopen_dat_ms_median"] = float(np.median(reopen))
     return out
 
 
@@ -186,11 +247,14 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2, help="passes over frames 20..80 per method")
     ap.add_argument("--scrub", type=int, default=600, help="frame requests while scrubbing the 2 GB file")
     ap.add_argument("--keep", action="store_true", help="keep the big files")
-    ap.add_argument("--parts", default="api,paint,scrub", help="comma-separated: api, paint, scrub")
+    ap.add_argument("--parts", default="api,paint,scrub", help="comma-separated: atfi, api, paint, scrub")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     res = {"load_before": os.getloadavg()[0], "cpus": os.cpu_count()}
     parts = set(args.parts.split(","))
+    if "atfi" in parts:
+        res["atfi"] = atfi_times(args.repeats)
+        print(json.dumps(res["atfi"], indent=1), flush=True)
     if "api" in parts:
         res["api_frame"] = api_frame_times(args.repeats)
         print(json.dumps(res["api_frame"], indent=1), flush=True)

@@ -65,6 +65,23 @@ def test_add_subtract_lanes(make_frames, backend, h, w):
     np.testing.assert_array_equal(kernels.lanes_to_image(c, lay), f[25:].sum(0))
 
 
+def test_computed_lanes_equal_the_lookup_table(make_frames):
+    """The compiled kernel computes a byte's 8 lanes (multiply and masks) where the .dat bit order allows;
+    it must give the lookup table's counters."""
+    assert kernels._spread_is_lanes()
+    if kernels._KERNELS is None:
+        pytest.skip("no compiled kernels (numba not installed, or SPIKEVISION_LIVE_BACKEND=numpy)")
+    p = np.ascontiguousarray(pack_frames(make_frames(40, 37, 53)))
+    lay = lane_layout(37, 53, upright=False)
+    a, b = kernels.new_counts(lay), kernels.new_counts(lay)
+    kernels._KERNELS["add_spread"](a.view(np.uint64), p, 1)
+    kernels._KERNELS["add_lanes"](b.view(np.uint64), p, kernels._lane_lut64(), 1)
+    np.testing.assert_array_equal(a, b)
+    kernels._KERNELS["add_spread"](a.view(np.uint64), p[:10], -1)
+    kernels._KERNELS["add_lanes"](b.view(np.uint64), p[:10], kernels._lane_lut64(), -1)
+    np.testing.assert_array_equal(a, b)
+
+
 def test_bitsliced_sum_matches(make_frames):
     f = make_frames(41, 30, 64)
     p = pack_frames(f)

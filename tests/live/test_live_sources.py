@@ -16,6 +16,40 @@ def test_file_feed_is_the_file(make_frames, tmp_path):
     assert got.tobytes() == path.read_bytes()
 
 
+def test_file_feed_maps_a_dat_file_with_or_without_header(make_frames, tmp_path):
+    """A .dat file's chunks are views of a memory map (no copy), also after a header."""
+    import mmap
+
+    f = make_frames(300, 13, 21)
+    path = write_dat(tmp_path / "a.dat", f)
+    body = path.read_bytes()
+    with FileFeed(read_dat(path, height=13, width=21)) as feed:
+        chunks = list(feed.chunks(50))
+    assert b"".join(c.tobytes() for c in chunks) == body
+    def owner(a):
+        while isinstance(a, np.ndarray):
+            a = a.base
+        return a.obj if isinstance(a, memoryview) else a
+
+    assert all(isinstance(owner(c), mmap.mmap) for c in chunks)
+    headed = tmp_path / "b.dat"
+    headed.write_bytes(b"H" * 1000 + body)
+    with FileFeed(load(headed, height=13, width=21, header_bytes=1000)) as feed:
+        assert b"".join(c.tobytes() for c in feed.chunks(64)) == body
+
+
+def test_file_feed_refuses_a_file_that_shrank(make_frames, tmp_path):
+    from spikevision import SpikeFormatError
+
+    path = write_dat(tmp_path / "a.dat", make_frames(100, 13, 21))
+    feed = FileFeed(read_dat(path, height=13, width=21))
+    with open(path, "r+b") as fh:
+        fh.truncate(path.stat().st_size // 2)
+    with pytest.raises(SpikeFormatError, match="shrank"):
+        list(feed.chunks(16))
+    feed.close()
+
+
 def test_file_feed_loop_and_frames(make_frames, tmp_path):
     f = make_frames(50, 4, 8)
     path = write_dat(tmp_path / "a.dat", f)

@@ -89,3 +89,29 @@ def test_single_output_scan_matches_the_shared_register_scan(forward, k):
             two = _scan(frames, np.array([t, t + 1]) if forward else np.array([t - 1, t]), window=window, k=k,
                         forward=forward)
             assert np.array_equal(one[0], two[0] if forward else two[1]), (window, t)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_kernel_gives_the_numpy_bytes(seed):
+    """The compiled kernel (numba) and the NumPy kernel agree to the byte on random streams and settings,
+    short windows (spike masks) and long ones (> 127 frames: spike times)."""
+    from functools import partial
+
+    from spikevision.recon import _blocks, adaptive
+
+    if adaptive._compiled() is None:
+        pytest.skip("no compiled kernel here (numba not installed, or SPIKEVISION_RECON_BACKEND=numpy)")
+    rng = np.random.default_rng(seed)
+    for _ in range(6):
+        t, h, w = int(rng.integers(5, 300)), int(rng.integers(1, 17)), int(rng.integers(1, 17))
+        p = rng.random((h, w)) * rng.choice([0.05, 0.3, 0.9])
+        s = (rng.random((t, h, w)) < p).astype(np.uint8)
+        window = int(rng.integers(1, t + 1))
+        kw = dict(window=window, rate_ratio=float(rng.choice([0.3, 0.6, 1.0])), tolerance=float(rng.choice([0.0, 1.0, 2.5])),
+                  rel_tolerance=float(rng.choice([0.0, 0.05, 0.2])), max_intervals=int(rng.integers(1, 16)))
+        ref = partial(adaptive._atfi_kernel_numpy, **kw)
+        whole = _blocks.run(s, ref, at=None, every=1, window=window, progress=False, desc="atfi", max_outputs=16)
+        assert atfi(s, every=1, **kw).tobytes() == whole.tobytes()
+        at = int(rng.integers(window // 2, t - window + window // 2 + 1))
+        one = _blocks.run(s, ref, at=at, every=None, window=window, progress=False, desc="atfi")
+        assert atfi(s, at=at, **kw).tobytes() == one.tobytes()

@@ -175,3 +175,116 @@ def test_page_shows_errors_in_the_panel_not_as_exceptions(server, page):
     msg = page.eval_on_selector_all(".panel.failed .msg", "els => els.map(e => e.textContent)")
     assert any("needs frames [-17, 24)" in m for m in msg)
     assert page.errors == []
+
+
+def serve_app(app):
+    """Serve ``app`` on a free loopback port in a thread; yields the page's URL."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    th = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    th.start()
+    deadline = time.time() + 20
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "the test server did not start"
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    finally:
+        srv.should_exit = True
+        th.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def socket_server():
+    """A viewer listening for a sender on a free loopback port: yields (page URL, feed address)."""
+    from spikevision.view import ViewSettings, create_app, open_live
+
+    cat = open_live("tcp://127.0.0.1:0")
+    src = cat.get(0)
+    for url in serve_app(create_app(cat, ViewSettings())):
+        yield url, src.address
+    cat.close()
+
+
+def test_live_page_waits_for_a_sender(socket_server, page, bundled):
+    from spikevision.io import load
+    from spikevision.live import FileFeed, send
+
+    url, address = socket_server
+    page.goto(url)
+    page.wait_for_function("() => document.querySelector('#live-status').textContent.includes('waiting for a sender')")
+    assert page.eval_on_selector_all(".panel", "els => els.length") == 0
+    feed = FileFeed(load(bundled, sensor="vidar"), loop=True, frames=2000)
+    sender = threading.Thread(target=send, args=(feed, address), kwargs={"speed": 0.05}, daemon=True)
+    sender.start()
+    all_loaded(page)                                   # the page builds its panels once frames arrive
+    page.wait_for_function("() => document.querySelector('#live-status').textContent.includes('ended')")
+    sender.join(30)
+    assert "frame " in page.inner_text("#readout")
+    others = [e for e in page.errors if "status of 410" not in e]
+    assert others == [], others
+
+
+@pytest.fixture
+def live_server(bundled):
+    """A live feed: the bundled sample replayed in a loop at 2 % of camera rate (400 frames/s), 400 frames held."""
+    from spikevision.io import load
+    from spikevision.live import FileFeed
+    from spikevision.view import Catalog, LiveSource, ViewSettings, create_app
+
+    src = LiveSource(FileFeed(load(bundled, sensor="vidar"), loop=True), name="camera", speed=0.02, keep=400)
+    src.start()
+    yield from serve_app(create_app(Catalog([("camera", src)]), ViewSettings()))
+    src.close()
+
+
+def shown_frame(page) -> int:
+    return int(page.inner_text("#readout").split()[1])
+
+
+def test_live_page_follows_holds_and_scrubs(live_server, page):
+    bad = []
+    page.on("response", lambda r: bad.append((r.url.split("?")[0], r.status)) if r.status >= 400 else None)
+    page.goto(live_server)
+    page.wait_for_selector("#live-bar:not([hidden])")
+    assert page.inner_text("#follow") == "Following live"
+    all_loaded(page)
+    page.wait_for_function("() => document.querySelector('#live-status').textContent.includes('frames received')")
+    # following: the shown frame moves on with the feed, the rate plot follows the held frames
+    f0 = shown_frame(page)
+    page.wait_for_function(f"() => Number(document.querySelector('#readout').textContent.split(' ')[1]) > {f0 + 50}")
+    assert "held" in page.inner_text("#readout")
+    all_loaded(page)
+    sizes = page.eval_on_selector_all(".panel img", "els => els.map(i => [i.naturalWidth, i.naturalHeight])")
+    assert sizes == [[400, 250]] * 5
+    shot = image_of(page.query_selector_all(".panel .viewport")[2].screenshot())
+    assert shot.std() > 10
+
+    # pause: the buffer is held, the slider scrubs it
+    page.click("#follow")
+    assert page.inner_text("#follow") == "Follow live"
+    page.wait_for_function("() => /held \\(\\d+ frames not kept\\)/.test(document.querySelector('#live-status').textContent)"
+                           " && !/\\(0 frames not kept\\)/.test(document.querySelector('#live-status').textContent)")
+    lo, hi = int(page.get_attribute("#timeline", "min")), int(page.get_attribute("#timeline", "max"))
+    assert hi - lo == 399
+    target = lo + 150
+    page.eval_on_selector("#timeline", f"el => {{ el.value = '{target}'; el.dispatchEvent(new Event('input')); }}")
+    assert shown_frame(page) == target
+    all_loaded(page)
+    page.keyboard.press("ArrowRight")
+    assert shown_frame(page) == target + 1
+    all_loaded(page)
+    assert (int(page.get_attribute("#timeline", "min")), int(page.get_attribute("#timeline", "max"))) == (lo, hi)
+
+    # Space follows the feed again
+    page.keyboard.press("Space")
+    assert page.inner_text("#follow") == "Following live"
+    page.wait_for_function(f"() => Number(document.querySelector('#readout').textContent.split(' ')[1]) > {hi}")
+    # frames that left the buffer while a request was on its way are answered 410 (the panel asks again)
+    others = [e for e in page.errors if "status of 410" not in e]
+    assert others == [] and all(st == 410 for _, st in bad), (others, sorted(set(bad)))

@@ -1,4 +1,4 @@
-"""The viewer's sources: one file, a folder, counts by popcount, fresh maps per snapshot."""
+"""The viewer's sources: one file, a folder, counts by popcount, fresh maps per snapshot of an .npy."""
 
 from __future__ import annotations
 
@@ -30,9 +30,17 @@ def test_counts_equal_spike_counts_and_are_cached(dat_file, spikes, monkeypatch)
     assert src._counts is not None
 
 
-def test_snapshot_is_a_fresh_map_for_dat_and_kept_for_npz(dat_file, tmp_path, spikes):
+def test_snapshot_is_a_fresh_map_for_npy_and_kept_for_dat_and_npz(dat_file, tmp_path, spikes, monkeypatch):
     src = FileSource(dat_file, LoadOptions(height=24, width=32))
-    assert src.snapshot() is not src.snapshot()
+    assert src.snapshot() is src.snapshot()          # read with pread: opened (and its size checked) once
+    import spikevision.view.source as source
+
+    monkeypatch.setattr(source, "load", lambda *a, **k: pytest.fail("a .dat must not be opened per request"))
+    np.testing.assert_array_equal(src.snapshot().frames(0, 3), spikes[:3])
+    monkeypatch.undo()
+    save(tmp_path / "clip.npy", spikes)
+    y = FileSource(tmp_path / "clip.npy")
+    assert y.snapshot() is not y.snapshot()          # memory-mapped: a fresh map per request
     p = tmp_path / "clip.npz"
     save(p, spikes)
     z = FileSource(p)

@@ -13,7 +13,7 @@ User guide, wire format and measurements: ``docs/live.md``.
 """
 
 from .kernels import BACKEND, frame_counts, lane_layout
-from .operators import (ActivityTrigger, HotPixels, MethodPreview, Preview, PreviewSettings, RecentFrames,
+from .operators import (ActivityTrigger, FramesNotHeld, HotPixels, MethodPreview, Preview, PreviewSettings, RecentFrames,
                         TFPPreview, TriggerEvent, make_preview, preview_times)
 from .pipeline import LiveReport, LiveRun, expected_previews
 from .record import Rotation, SegmentWriter, TriggeredRecorder, record
@@ -26,6 +26,7 @@ __all__ = [
     "ActivityTrigger",
     "Chunk",
     "FileFeed",
+    "FramesNotHeld",
     "FrameRing",
     "HEADER_SIZE",
     "HotPixels",

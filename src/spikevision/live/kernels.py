@@ -14,7 +14,9 @@ first ``H * W`` lanes are pixels, the rest padding. :class:`LaneLayout` holds:
 Window counts are kept per lane as ``uint8`` (one byte per pixel, so windows up
 to 255 frames), updated by adding or subtracting packed frames. Two
 implementations give the same bytes: a compiled one (``numba``, optional, the
-``live`` extra) adds ``LUT[byte]`` (8 lanes as one 64-bit word) per byte, and a
+``live`` extra) adds a byte's 8 lanes as one 64-bit word of eight counters per
+byte (computed with a multiply and masks, or looked up in ``LUT[byte]`` if the
+bit order were other than the ``.dat`` one), and a
 NumPy one unpacks (small frames) or adds bit-sliced counters in the packed
 domain (large frames). :data:`BACKEND` names the one in use;
 ``SPIKEVISION_LIVE_BACKEND=numpy`` forces the fallback.
@@ -161,6 +163,23 @@ def _compile() -> dict[str, Callable[..., Any]] | None:
                     counts[j] -= lut[row[j]]
 
     @numba.njit(nogil=True, cache=True)
+    def add_spread(counts: np.ndarray, packed: np.ndarray, sign: int) -> None:  # pragma: no cover - compiled
+        # The 8 lanes of a byte as 8 one-byte counters, computed instead of looked up (no gather: the
+        # loop vectorises): replicate the byte, keep bit k in byte k, carry it to the byte's top bit.
+        rep = np.uint64(0x0101010101010101)
+        keep = np.uint64(0x8040201008040201)
+        top = np.uint64(0x7F7F7F7F7F7F7F7F)
+        seven = np.uint64(7)
+        for i in range(packed.shape[0]):
+            row = packed[i]
+            if sign > 0:
+                for j in range(row.shape[0]):
+                    counts[j] += (((np.uint64(row[j]) * rep) & keep) + top >> seven) & rep
+            else:
+                for j in range(row.shape[0]):
+                    counts[j] -= (((np.uint64(row[j]) * rep) & keep) + top >> seven) & rep
+
+    @numba.njit(nogil=True, cache=True)
     def scale_rows(counts: np.ndarray, flipped: bool, scale: np.float32, out: np.ndarray) -> None:  # pragma: no cover
         h, w = out.shape
         one = np.float32(1.0)
@@ -170,7 +189,17 @@ def _compile() -> dict[str, Callable[..., Any]] | None:
                 v = np.float32(counts[src + c]) * scale
                 out[r, c] = v if v < one else one
 
-    return {"popcount_rows": popcount_rows, "add_lanes": add_lanes, "scale_rows": scale_rows}
+    return {"popcount_rows": popcount_rows, "add_lanes": add_lanes, "add_spread": add_spread, "scale_rows": scale_rows}
+
+
+@lru_cache(maxsize=1)
+def _spread_is_lanes() -> bool:
+    """Whether bit ``k`` of a byte is its lane ``k`` (the ``.dat`` order), so ``add_spread`` may replace the LUT."""
+    lut = _lane_lut64()
+    v = np.arange(256, dtype=np.uint64) * np.uint64(0x0101010101010101)
+    spread = (((v & np.uint64(0x8040201008040201)) + np.uint64(0x7F7F7F7F7F7F7F7F)) >> np.uint64(7)) \
+        & np.uint64(0x0101010101010101)
+    return bool(np.array_equal(spread, lut))
 
 
 _KERNELS = _compile()
@@ -251,7 +280,10 @@ def _accumulate(counts: np.ndarray, packed: np.ndarray, layout: LaneLayout, sign
     if len(p) == 0:
         return
     if backend == "numba" and _KERNELS is not None:
-        _KERNELS["add_lanes"](counts.view(np.uint64), np.ascontiguousarray(p), _lane_lut64(), sign)
+        if _spread_is_lanes():
+            _KERNELS["add_spread"](counts.view(np.uint64), np.ascontiguousarray(p), sign)
+        else:
+            _KERNELS["add_lanes"](counts.view(np.uint64), np.ascontiguousarray(p), _lane_lut64(), sign)
         return
     op = np.add if sign > 0 else np.subtract
     if layout.frame_bytes >= _BITSLICE_MIN_BYTES and len(p) > 2:

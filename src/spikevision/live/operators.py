@@ -47,6 +47,7 @@ __all__ = [
     "ActivityTrigger",
     "TriggerEvent",
     "RecentFrames",
+    "FramesNotHeld",
 ]
 
 
@@ -432,10 +433,67 @@ class RecentFrames:
         src = PackedSource(data, self.layout.height, self.layout.width, upright=self.layout.upright)
         return SpikeStream(src, rate_hz=self.rate_hz, first_frame=first, attrs={"source": "live"})
 
+    def span(self) -> tuple[int, int]:
+        """Camera frames ``(first, stop)`` held now (``first == stop``: none)."""
+        with self._lock:
+            return self.stop - self.held, self.stop
+
     def counts(self, start: int, stop: int) -> np.ndarray:
         """Spikes per frame of camera frames ``[start, stop)``, which must be held now; ``int64 (n,)``."""
         with self._lock:
             first = self.stop - self.held
             if not first <= start <= stop <= self.stop:
-                raise ValueError(f"frames [{start}, {stop}) are not held; held now: [{first}, {self.stop})")
+                raise FramesNotHeld(f"frames [{start}, {stop}) are not held; held now: [{first}, {self.stop})")
             return self._counts[np.arange(start, stop) % self.capacity].copy()
+
+    def packed(self, start: int, stop: int) -> np.ndarray:
+        """A copy of the packed frames ``[start, stop)`` (camera indices, held now), ``(n, frame_bytes)`` uint8."""
+        with self._lock:
+            first = self.stop - self.held
+            if not first <= start <= stop <= self.stop:
+                raise FramesNotHeld(f"frames [{start}, {stop}) are no longer held; held now: [{first}, {self.stop})")
+            return self._packed[np.arange(start, stop) % self.capacity]
+
+    def view(self) -> Any:
+        """A :class:`~spikevision.SpikeStream` of the frames held now, without copying them.
+
+        Frames are copied out of the buffer only when they are read (a window
+        for one reconstruction, say), so a view costs nothing to make. Reading
+        frames that have been overwritten since raises :class:`FramesNotHeld`
+        (a :class:`ValueError`); :meth:`snapshot` copies everything at once.
+        ``first_frame`` is the camera index of the view's first frame.
+        """
+        from ..stream import SpikeStream
+
+        first, stop = self.span()
+        return SpikeStream(_HeldFrames(self, first, stop), rate_hz=self.rate_hz, first_frame=first,
+                           attrs={"source": "live"})
+
+
+class FramesNotHeld(ValueError):
+    """Frames asked of a :class:`RecentFrames` buffer that it does not hold (any more)."""
+
+
+class _HeldFrames:
+    """Frame source over camera frames ``[first, stop)`` of a :class:`RecentFrames`, decoded when read."""
+
+    def __init__(self, recent: RecentFrames, first: int, stop: int) -> None:
+        self.recent = recent
+        self.first = first
+        self.stop = stop
+        self.height = recent.layout.height
+        self.width = recent.layout.width
+
+    def __len__(self) -> int:
+        return self.stop - self.first
+
+    def decode(self, start: int, stop: int) -> np.ndarray:
+        lay = self.recent.layout
+        return unpack_frames(self.recent.packed(self.first + start, self.first + stop), lay.height, lay.width,
+                             upright=lay.upright)
+
+    def counts(self, start: int, stop: int) -> np.ndarray:
+        return self.recent.counts(self.first + start, self.first + stop)
+
+    def close(self) -> None:
+        return None

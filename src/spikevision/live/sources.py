@@ -26,7 +26,8 @@ from urllib.parse import urlparse
 import numpy as np
 
 from .._checks import check_positive_float, check_positive_int
-from ..io.dat import PackedSource, pack_frames, unwrap_source
+from .._checks import SpikeFormatError
+from ..io.dat import FileRows, PackedSource, pack_frames, unwrap_source
 from ..stream import SpikeStream
 from .wire import HEADER_SIZE, WireError, WireHeader
 
@@ -97,6 +98,10 @@ class FileFeed:
     def _ranges(self, i: int, j: int, max_frames: int) -> Iterator[np.ndarray]:
         """Chunks of frames ``[i, j)``: mapped segments of a ``.dat`` file, else the stream's packed rows."""
         buf = self._packed.buffer if self._packed is not None else None
+        if isinstance(buf, FileRows):  # a .dat file (read with pread elsewhere): map it here, no copy
+            yield from _mapped_chunks(buf.path, self._offset + i, self._offset + j, buf.shape[1], max_frames,
+                                      header=buf.offset)
+            return
         if isinstance(buf, np.memmap) and getattr(buf, "filename", None) and buf.offset == 0:
             yield from _mapped_chunks(buf.filename, self._offset + i, self._offset + j, buf.shape[1], max_frames)
             return
@@ -129,22 +134,30 @@ class FileFeed:
         self.close()
 
 
-def _mapped_chunks(path: str, start: int, stop: int, nb: int, max_frames: int,
-                   segment_bytes: int = 64 << 20) -> Iterator[np.ndarray]:
-    """Frames ``[start, stop)`` of a headerless file of ``nb``-byte frames, as views of mapped segments.
+def _mapped_chunks(path: str | os.PathLike, start: int, stop: int, nb: int, max_frames: int,
+                   segment_bytes: int = 64 << 20, *, header: int = 0) -> Iterator[np.ndarray]:
+    """Frames ``[start, stop)`` of a file of ``nb``-byte frames after ``header`` bytes, as views of mapped segments.
 
     Each segment is mapped with ``MAP_POPULATE`` where the OS has it (its pages
     are read and mapped in one call); chunks are views of the mapping, not copies,
-    and a segment is unmapped once its last chunk is released.
+    and a segment is unmapped once its last chunk is released. The file's size
+    is checked before each segment is mapped (a file that shrank is a
+    :class:`~spikevision.SpikeFormatError`); a file truncated while one of its
+    mapped segments is being read still ends the process with ``SIGBUS``, the
+    price of not copying (the readers of :mod:`spikevision.io` copy with ``pread``).
     """
     flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
     per_segment = max(1, segment_bytes // (nb * max_frames)) * max_frames
     with open(path, "rb") as fh:
         for s in range(start, stop, per_segment):
             e = min(stop, s + per_segment)
-            b0 = s * nb
+            size = os.fstat(fh.fileno()).st_size
+            if size < header + e * nb:
+                raise SpikeFormatError(f"{path} shrank while being replayed: frames up to {e} need "
+                                       f"{header + e * nb} bytes, the file now has {size}")
+            b0 = header + s * nb
             off = b0 - b0 % mmap.ALLOCATIONGRANULARITY
-            m = mmap.mmap(fh.fileno(), e * nb - off, flags=flags, prot=mmap.PROT_READ, offset=off)
+            m = mmap.mmap(fh.fileno(), header + e * nb - off, flags=flags, prot=mmap.PROT_READ, offset=off)
             seg = np.frombuffer(m, np.uint8, count=(e - s) * nb, offset=b0 - off).reshape(e - s, nb)
             for a in range(0, e - s, max_frames):
                 yield seg[a : a + max_frames]

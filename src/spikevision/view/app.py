@@ -16,10 +16,14 @@ with ``{"error": "..."}``; see ``docs/viewer.md`` for the full reference):
 ``/api/hotpixels``  ``{"count", "threshold", "pixels": [[y, x, rate], ...]}``
 ``/api/pixel``      spike train of pixel ``y, x`` over ``window`` frames around ``t``
 ``POST /api/export``  JSON body; writes into the export folder, answers ``{"name", "bytes"}``
+``POST /api/live``  ``{"hold": true | false}``: freeze / release what a live source shows
 ==================  ==========================================================
 
 Every route takes ``file=<id>`` (default 0), an index into the catalog the
-app was made with; no request names a path. Work that takes time runs in
+app was made with; no request names a path. Frame numbers are those of the
+source: ``first_frame <= t < first_frame + frames`` (``/api/info``); a file's
+start at 0, a live buffer's are camera indices (frames that left the buffer
+answer 410). Work that takes time runs in
 worker threads (learned methods and flow in their own single lane), so the
 event loop keeps answering while a learned reconstruction runs.
 """
@@ -142,10 +146,37 @@ class _Params:
         return v in ("1", "true")
 
 
-def _frame_param(p: _Params, name: str, frames: int) -> int:
-    if frames == 0:
-        raise BadRequest("the recording has no frames")
-    return p.int(name, required=True, lo=0, hi=frames - 1)
+def _frame_param(p: _Params, name: str, inf: Any) -> int:
+    """A frame number of the source: ``first_frame <= t < first_frame + frames`` (a live buffer's are camera indices)."""
+    if inf.frames == 0:
+        raise BadRequest("no frames yet: waiting for the live feed" if inf.live is not None
+                         else "the recording has no frames")
+    t = p.int(name, required=True, lo=0, hi=inf.first_frame + inf.frames - 1)
+    if t < inf.first_frame:
+        if inf.live is not None:
+            raise BadRequest(f"frame {t} is no longer held; held now: [{inf.first_frame}, "
+                             f"{inf.first_frame + inf.frames})", 410)
+        raise BadRequest(f"{name} must be >= {inf.first_frame}, got {t}")
+    return t
+
+
+def _local(stream: Any, start: int, stop: int | None = None) -> tuple[int, int]:
+    """Frame numbers of the API ``[start, stop)`` as indices of ``stream`` (a snapshot); 410 when not held any more."""
+    stop = start + 1 if stop is None else stop
+    off = stream.first_frame
+    if start < off or stop > off + stream.n_frames:
+        raise BadRequest(f"frames [{start}, {stop}) are no longer held; held now: [{off}, {off + stream.n_frames})",
+                         410)
+    return start - off, stop - off
+
+
+def _window_in(stream: Any, t: int, w: int) -> tuple[int, int]:
+    """``w`` frames around frame number ``t``, moved inside the frames of ``stream`` (a snapshot):
+    ``[lo, hi)`` as frame numbers (410 when ``t`` is not held any more)."""
+    _local(stream, t)
+    first, end = stream.first_frame, stream.first_frame + stream.n_frames
+    lo = min(max(first, t - w // 2), max(first, end - w))
+    return lo, min(end, lo + w)
 
 
 # --------------------------------------------------------------------------- the app
@@ -206,11 +237,20 @@ class _Viewer:
         except ImportError as exc:
             raise BadRequest(f"not available here: {_scrub(str(exc))}", 501) from None
         except (ValueError, TypeError, IndexError, KeyError) as exc:
-            raise BadRequest(_scrub(str(exc))) from None
+            raise BadRequest(_scrub(str(exc)), 410 if _gone(exc) else 400) from None
         return out, (time.perf_counter() - t0) * 1e3
 
     def window_limit(self, info: Any) -> int:
         return max(1, min(MAX_SUM_WINDOW, MAX_RECON_PIXELS // max(1, info.height * info.width)))
+
+
+def _gone(exc: Exception) -> bool:
+    """Whether ``exc`` says that frames of a live buffer were overwritten while a request read them."""
+    if type(exc).__name__ != "FramesNotHeld":
+        return False
+    from ..live.operators import FramesNotHeld
+
+    return isinstance(exc, FramesNotHeld)
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Any:
@@ -297,7 +337,7 @@ def create_app(catalog: Catalog, settings: ViewSettings = ViewSettings()) -> Any
         p = params(request, "t", "method", "window")
         fid, src = v.source(p)
         inf = src.info()
-        t = _frame_param(p, "t", inf.frames)
+        t = _frame_param(p, "t", inf)
         method = p.text("method", "raw")
         if method not in ("raw", "mean"):
             try:
@@ -306,26 +346,42 @@ def create_app(catalog: Catalog, settings: ViewSettings = ViewSettings()) -> Any
                 raise BadRequest(f"unknown method {method[:64]!r}; expected one of {panel_methods()}") from None
         limit = MAX_SUM_WINDOW if method == "mean" else v.window_limit(inf)
         window = p.int("window", None, lo=1, hi=limit)
-        key = ("frame", fid, inf.frames, t, method, window)
+        key = ("frame", fid, inf.first_frame, inf.frames, t, method, window)
         data = v.cached(key)
         if data is not None:
             return _png(data, 0.0)
         lane = v.slow if method not in ("raw", "mean") and m.kind == "window" else v.fast
-        data, ms = await v.run(lambda: png_bytes(frame_image(src.snapshot(), t, method=method, window=window)), lane)
+
+        def work() -> bytes:
+            s = src.snapshot()
+            return png_bytes(frame_image(s, _local(s, t)[0], method=method, window=window))
+        data, ms = await v.run(work, lane)
         v.store(key, data)
         return _png(data, ms)
 
     async def rate(request: Request) -> Response:
         p = params(request, "start", "stop")
         fid, src = v.source(p)
-        n = src.info().frames
-        start = p.int("start", 0, lo=0, hi=n)
-        stop = p.int("stop", n, lo=start, hi=n)
-        key = ("rate", fid, n, start, stop)
+        inf = src.info()
+        first, end = inf.first_frame, inf.first_frame + inf.frames
+        start = p.int("start", first, lo=0, hi=end)
+        stop = p.int("stop", end, lo=start, hi=end)
+        key = ("rate", fid, first, end, start, stop)
         data = v.cached(key)
         if data is None:
-            counts, _ = await v.run(lambda: src.counts(start, stop), v.counting)
-            data = json.dumps({"counts": np.asarray(counts).tolist(), "start": start}, separators=(",", ":")).encode()
+            def work() -> tuple[np.ndarray, int]:
+                # A live buffer may have moved on since the page asked: count the frames still held
+                # ("start" in the answer says where the counts begin).
+                for _ in range(5):
+                    a = min(stop, max(start, src.info().first_frame))
+                    try:
+                        return src.counts(a, stop), a
+                    except ValueError as exc:
+                        if not _gone(exc):
+                            raise
+                raise BadRequest(f"frames [{start}, {stop}) are no longer held", 410)
+            (counts, a), _ = await v.run(work, v.counting)
+            data = json.dumps({"counts": np.asarray(counts).tolist(), "start": a}, separators=(",", ":")).encode()
             v.store(key, data)
         return Response(data, media_type="application/json", headers={"Cache-Control": "no-store"})
 
@@ -335,49 +391,52 @@ def create_app(catalog: Catalog, settings: ViewSettings = ViewSettings()) -> Any
         p = params(request, "t0", "dt", "method", "arrows")
         fid, src = v.source(p)
         inf = src.info()
-        t0 = _frame_param(p, "t0", inf.frames)
+        t0 = _frame_param(p, "t0", inf)
         dt = p.int("dt", 20, lo=1, hi=max(1, inf.frames - 1))
         method = p.text("method", "classical")
         if method not in list_flow_methods():
             raise BadRequest(f"unknown flow method {method[:64]!r}; expected one of {sorted(list_flow_methods())}")
         arrows = p.flag("arrows")
-        key = ("flow", fid, inf.frames, t0, dt, method, arrows)
+        key = ("flow", fid, inf.first_frame, inf.frames, t0, dt, method, arrows)
         data = v.cached(key)
         if data is not None:
             return _png(data, 0.0)
-        data, ms = await v.run(lambda: png_bytes(flow_image(src.snapshot(), t0, dt, method=method, arrows=arrows)),
-                               v.slow)
+
+        def work() -> bytes:
+            s = src.snapshot()
+            return png_bytes(flow_image(s, _local(s, t0)[0], dt, method=method, arrows=arrows))
+        data, ms = await v.run(work, v.slow)
         v.store(key, data)
         return _png(data, ms)
 
     def _rate_window(p: _Params, inf: Any) -> tuple[int, int]:
-        t = _frame_param(p, "t", inf.frames)
-        w = p.int("window", min(2000, inf.frames), lo=1, hi=MAX_SUM_WINDOW)
-        lo = min(max(0, t - w // 2), max(0, inf.frames - w))
-        return lo, min(inf.frames, lo + w)
+        t = _frame_param(p, "t", inf)
+        return t, p.int("window", min(2000, inf.frames), lo=1, hi=MAX_SUM_WINDOW)
 
-    def _rate_and_hot(src: ViewSource, lo: int, hi: int) -> tuple[np.ndarray, Any]:
-        r = window_mean(src.snapshot(), lo, hi)
-        return r, hot_pixels(r)
+    def _rate_and_hot(src: ViewSource, t: int, w: int) -> tuple[np.ndarray, Any, int, int]:
+        s = src.snapshot()
+        lo, hi = _window_in(s, t, w)
+        r = window_mean(s, *_local(s, lo, hi))
+        return r, hot_pixels(r), lo, hi
 
     async def ratemap(request: Request) -> Response:
         p = params(request, "t", "window")
         fid, src = v.source(p)
         inf = src.info()
-        lo, hi = _rate_window(p, inf)
-        key = ("ratemap", fid, inf.frames, lo, hi)
+        t, w = _rate_window(p, inf)
+        key = ("ratemap", fid, inf.first_frame, inf.frames, t, w)
         data = v.cached(key)
         if data is not None:
             return _png(data, 0.0)
-        data, ms = await v.run(lambda: png_bytes(rate_map_rgb(*_rate_and_hot(src, lo, hi))), v.fast)
+        data, ms = await v.run(lambda: png_bytes(rate_map_rgb(*_rate_and_hot(src, t, w)[:2])), v.fast)
         v.store(key, data)
         return _png(data, ms)
 
     async def hotpixels(request: Request) -> Response:
         p = params(request, "t", "window")
         _, src = v.source(p)
-        lo, hi = _rate_window(p, src.info())
-        (r, hot), ms = await v.run(lambda: _rate_and_hot(src, lo, hi), v.fast)
+        t, w = _rate_window(p, src.info())
+        (r, hot, lo, hi), ms = await v.run(lambda: _rate_and_hot(src, t, w), v.fast)
         return _json({**hot.as_dict(), "start": lo, "stop": hi, "mean_rate": float(r.mean())},
                      headers={"Server-Timing": f"compute;dur={ms:.2f}"})
 
@@ -387,38 +446,61 @@ def create_app(catalog: Catalog, settings: ViewSettings = ViewSettings()) -> Any
         inf = src.info()
         y = p.int("y", required=True, lo=0, hi=inf.height - 1)
         x = p.int("x", required=True, lo=0, hi=inf.width - 1)
-        t = _frame_param(p, "t", inf.frames)
+        t = _frame_param(p, "t", inf)
         w = p.int("window", min(400, inf.frames), lo=1, hi=MAX_SUM_WINDOW)
-        lo = min(max(0, t - w // 2), max(0, inf.frames - w))
-        hi = min(inf.frames, lo + w)
-        out, ms = await v.run(lambda: pixel_trace(src.snapshot(), y, x, lo, hi), v.fast)
+
+        def work() -> dict[str, Any]:
+            s = src.snapshot()
+            lo, hi = _window_in(s, t, w)
+            out = pixel_trace(s, y, x, *_local(s, lo, hi))
+            off = s.first_frame
+            return {**out, "start": lo, "stop": hi, "spikes": [f + off for f in out["spikes"]]}
+        out, ms = await v.run(work, v.fast)
         return _json({**out, "t": t}, headers={"Server-Timing": f"compute;dur={ms:.2f}"})
+
+    async def json_body(request: Request, what: str) -> dict[str, Any]:
+        """The JSON object of a POST from the viewer's own page (415 / 413 / 403 / 400 otherwise)."""
+        origin = request.headers.get("origin")
+        if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host", ""):
+            raise BadRequest(f"{what} requests are accepted from the viewer's own page only", 403)
+        ctype = request.headers.get("content-type", "").split(";")[0].strip()
+        if ctype != "application/json":
+            raise BadRequest(f"send the {what} request as application/json, got {ctype[:64]!r}", 415)
+        if int(request.headers.get("content-length") or 0) > _MAX_BODY:
+            raise BadRequest(f"{what} request too large", 413)
+        raw = await request.body()
+        if len(raw) > _MAX_BODY:
+            raise BadRequest(f"{what} request too large", 413)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest(f"the {what} request is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise BadRequest(f"the {what} request must be a JSON object")
+        return body
 
     async def export(request: Request) -> Response:
         if v._exporter is None:
             raise BadRequest("exports are off: start the viewer with an export folder (--export-dir)", 403)
-        origin = request.headers.get("origin")
-        if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host", ""):
-            raise BadRequest("exports are accepted from the viewer's own page only", 403)
-        ctype = request.headers.get("content-type", "").split(";")[0].strip()
-        if ctype != "application/json":
-            raise BadRequest(f"send the export request as application/json, got {ctype[:64]!r}", 415)
-        if int(request.headers.get("content-length") or 0) > _MAX_BODY:
-            raise BadRequest("export request too large", 413)
         params(request)
-        raw = await request.body()
-        if len(raw) > _MAX_BODY:
-            raise BadRequest("export request too large", 413)
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("the export request is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise BadRequest("the export request must be a JSON object")
+        body = await json_body(request, "export")
         job = _export_job(v, body)
         path, ms = await v.run(job, v.slow)
         return _json({"name": path.name, "bytes": path.stat().st_size},
                      headers={"Server-Timing": f"compute;dur={ms:.2f}"})
+
+    async def live(request: Request) -> Response:
+        p = params(request)
+        fid, src = v.source(p)
+        hold = getattr(src, "hold", None)
+        if hold is None:
+            raise BadRequest(f"file {fid} is not a live feed", 404)
+        body = await json_body(request, "live")
+        unknown = sorted(set(body) - {"hold"})
+        if unknown or not isinstance(body.get("hold"), bool):
+            raise BadRequest('the live request is {"hold": true | false}')
+        held = hold(body["hold"])
+        return _json({"held": held, **src.info().as_dict()})
 
     # ---------------------------------------------------------------- errors
     async def bad_request(request: Request, exc: Exception) -> Response:
@@ -439,6 +521,7 @@ def create_app(catalog: Catalog, settings: ViewSettings = ViewSettings()) -> Any
         Route("/api/files", files), Route("/api/info", info), Route("/api/frame", frame), Route("/api/rate", rate),
         Route("/api/flow", flow), Route("/api/ratemap", ratemap), Route("/api/hotpixels", hotpixels),
         Route("/api/pixel", pixel), Route("/api/export", export, methods=["POST"]),
+        Route("/api/live", live, methods=["POST"]),
     ]
     middleware = []
     if settings.allowed_hosts is not None:
@@ -491,24 +574,36 @@ def _export_job(v: _Viewer, body: dict[str, Any]) -> Callable[[], Path]:
         raise BadRequest("export field 'method' must be a method name")
     window = integer("window", None, 1, MAX_SUM_WINDOW)
 
+    first, end = inf.first_frame, inf.first_frame + inf.frames
+    if inf.frames == 0:
+        raise BadRequest("nothing to export: no frames yet")
     if kind == "dat":
-        start = integer("start", 0, 0, inf.frames - 1)
-        stop = integer("stop", inf.frames, start + 1, inf.frames)
-        return lambda: exporter.dat(f"{stem}_f{start}-{stop}", src.snapshot(), start, stop)
+        start = integer("start", first, first, end - 1)
+        stop = integer("stop", end, start + 1, end)
+
+        def cut() -> Path:
+            s = src.snapshot()
+            return exporter.dat(f"{stem}_f{start}-{stop}", s, *_local(s, start, stop))
+        return cut
     if kind in ("mp4", "gif"):
         if method not in panel_methods():
             raise BadRequest(f"unknown method {method!r}; expected one of {panel_methods()}")
-        start = integer("start", 0, 0, inf.frames - 1)
-        stop = integer("stop", inf.frames, start + 1, inf.frames)
+        start = integer("start", first, first, end - 1)
+        stop = integer("stop", end, start + 1, end)
         every = integer("every", 1, 1)
         fps = body.get("fps", 30)
         if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= 240:
             raise BadRequest("export field 'fps' must be a number in (0, 240]")
-        return lambda: exporter.video(f"{stem}_{method}_f{start}-{stop}",
-                                      range_frames(src.snapshot(), start, stop, method=method, window=window,
-                                                   every=every), suffix=f".{kind}", fps=float(fps))
+
+        def video() -> Path:
+            s = src.snapshot()
+            a, b = _local(s, start, stop)
+            return exporter.video(f"{stem}_{method}_f{start}-{stop}",
+                                  range_frames(s, a, b, method=method, window=window, every=every),
+                                  suffix=f".{kind}", fps=float(fps))
+        return video
     # png of one panel, optionally cropped to the visible part
-    t = integer("t", None, 0, inf.frames - 1)
+    t = integer("t", None, first, end - 1)
     if t is None:
         raise BadRequest("a PNG export needs the frame 't'")
     panel = body.get("panel", "frame")
@@ -525,7 +620,8 @@ def _export_job(v: _Viewer, body: dict[str, Any]) -> Callable[[], Path]:
             raise BadRequest(f"unknown method {method!r}; expected one of {panel_methods()}")
 
         def image() -> np.ndarray:
-            return frame_image(src.snapshot(), t, method=method, window=window)
+            s = src.snapshot()
+            return frame_image(s, _local(s, t)[0], method=method, window=window)
         what = method
     elif panel == "flow":
         if method not in list_flow_methods():
@@ -534,15 +630,15 @@ def _export_job(v: _Viewer, body: dict[str, Any]) -> Callable[[], Path]:
         arrows = bool(body.get("arrows", False))
 
         def image() -> np.ndarray:
-            return flow_image(src.snapshot(), t, dt, method=method, arrows=arrows)
+            s = src.snapshot()
+            return flow_image(s, _local(s, t)[0], dt, method=method, arrows=arrows)
         what = f"flow-{method}-dt{dt}"
     elif panel == "ratemap":
         w = window or min(2000, inf.frames)
-        lo = min(max(0, t - w // 2), max(0, inf.frames - w))
-        hi = min(inf.frames, lo + w)
 
         def image() -> np.ndarray:
-            r = window_mean(src.snapshot(), lo, hi)
+            s = src.snapshot()
+            r = window_mean(s, *_local(s, *_window_in(s, t, w)))
             return rate_map_rgb(r, hot_pixels(r))
         what = "ratemap"
     else:

@@ -127,3 +127,9 @@ def _warm_up(catalog: Catalog) -> None:
             png_bytes(catalog.get(first).snapshot()[0])
         except (ValueError, ImportError, IndexError):
             pass
+    try:  # then load (or compile) the ATFI kernel, before an ATFI panel asks (numba: ~130 MB resident)
+        from ..recon.adaptive import warm_up
+
+        warm_up()
+    except Exception:  # noqa: BLE001 - a failed warm-up only means the first ATFI request compiles
+        pass

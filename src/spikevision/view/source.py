@@ -11,31 +11,35 @@ A :class:`ViewSource` gives three things:
 ``info()``
     :class:`SourceInfo`: name, frames available now, frame size, readout rate.
 ``snapshot()``
-    A :class:`~spikevision.SpikeStream` over the frames available now. The
-    caller uses it for one request and drops it. Reconstruction, flow and
+    A :class:`~spikevision.SpikeStream` over the frames available now; frame
+    ``i`` of the stream is frame number ``stream.first_frame + i`` of the
+    viewer's API (a file's frames count from 0; a live buffer's keep their
+    camera index while they are held). The caller uses it for one request
+    and drops it. Reconstruction, flow and
     export all run on this stream through the library's own functions
     (:func:`spikevision.recon.reconstruct`, :func:`spikevision.flow.estimate_flow`),
     so a source only has to deliver frames.
 ``counts(start, stop)``
     Spikes per frame, ``int64 (n,)``, for the rate plot; a source may cache it.
 
-A file is one such source (:class:`FileSource`). A live camera or a replay
-that keeps a ring buffer of recent frames fits the same protocol: ``info()``
-reports the frames held now, ``snapshot()`` wraps the buffer in a
-``SpikeStream`` (``first_frame`` says where it starts), ``counts`` keeps a
-running count per frame.
+A file is one such source (:class:`FileSource`). A live feed is another
+(:class:`~spikevision.view.live.LiveSource`): ``info()`` reports the frames
+held now (``first_frame`` is the oldest one's camera index), ``snapshot()``
+is a view of the buffer, ``counts`` the counts the live pipeline made.
 
 Memory
 ------
-Opening a ``.dat`` or ``.npy`` file maps it; nothing is read until a frame is
-asked for. Pages read through a memory map stay in the process's resident set
-for as long as the map lives, so :class:`FileSource` opens a fresh map for
-every snapshot (a ``stat`` and an ``mmap``, microseconds) and the pages one
-request read are released with its stream. The rate plot is counted on the
-packed bits (population count, :meth:`SpikeStream.spike_counts`) in slices of
-:data:`COUNT_CHUNK_BYTES`, each on its own map, so counting a multi-GB file
-keeps the resident set small. ``.npz`` and ``.h5`` files are read through
-their own readers (an ``.npz`` archive is decompressed into memory once).
+A ``.dat`` file is opened once and read with ``pread`` (only the frames a
+request asks for, into fresh arrays: nothing stays resident); opening it checks
+the size against the data (:func:`spikevision.io.sensor.open_dat`), which is
+done once, not per request. An ``.npy`` file is memory-mapped, and pages read
+through a memory map stay in the process's resident set for as long as the map
+lives, so :class:`FileSource` maps it afresh for every snapshot (a ``stat`` and
+an ``mmap``, microseconds) and the pages one request read are released with its
+stream. The rate plot is counted on the packed bits (population count,
+:meth:`SpikeStream.spike_counts`) in slices of :data:`COUNT_CHUNK_BYTES`.
+``.npz`` and ``.h5`` files are read through their own readers (an ``.npz``
+archive is decompressed into memory once).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -57,7 +61,7 @@ __all__ = ["ViewSource", "SourceInfo", "LoadOptions", "FileSource", "Catalog", "
 COUNT_CHUNK_BYTES = 32 * 2**20
 
 #: Suffixes whose reader maps the file (a fresh map per snapshot releases the pages read).
-_MAPPED = (".dat", ".npy")
+_MAPPED = (".npy",)
 
 
 @dataclass(frozen=True)
@@ -69,16 +73,25 @@ class SourceInfo:
     height: int
     width: int
     rate_hz: float
+    #: Number of the first frame available (0 for a file; a live buffer's oldest camera frame).
+    first_frame: int = 0
+    #: For a live source, the feed's state (``LiveSource.status()``); ``None`` for a file.
+    live: Mapping[str, Any] | None = None
 
     @property
     def duration_s(self) -> float:
-        """``frames / rate_hz`` seconds."""
-        return self.frames / self.rate_hz
+        """``frames / rate_hz`` seconds (0 before a live feed has told its rate)."""
+        return self.frames / self.rate_hz if self.rate_hz > 0 else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON of ``/api/info``: ``frames, height, width, rate_hz, duration_s`` and ``name``."""
-        return {"frames": self.frames, "height": self.height, "width": self.width, "rate_hz": self.rate_hz,
-                "duration_s": self.duration_s, "name": self.name}
+        """The JSON of ``/api/info``: ``frames, height, width, rate_hz, duration_s, name, first_frame, live``
+        (and ``feed``, the live feed's state, for a live source)."""
+        out = {"frames": self.frames, "height": self.height, "width": self.width, "rate_hz": self.rate_hz,
+               "duration_s": self.duration_s, "name": self.name, "first_frame": self.first_frame,
+               "live": self.live is not None}
+        if self.live is not None:
+            out["feed"] = dict(self.live)
+        return out
 
 
 @runtime_checkable
@@ -112,8 +125,8 @@ class FileSource:
     """A spike file as a :class:`ViewSource`, opened with :func:`spikevision.io.load`.
 
     The file is opened once at construction (so a bad file fails at start,
-    with the reader's message) and then again, mapped afresh, for each
-    :meth:`snapshot`. Spike counts per frame are computed on first use and
+    with the reader's message); a memory-mapped ``.npy`` is mapped afresh for
+    each :meth:`snapshot`, other files are kept open. Spike counts per frame are computed on first use and
     cached (``int64``, 8 bytes per frame).
 
     >>> src = FileSource("clip.dat", LoadOptions(sensor="vidar"))   # doctest: +SKIP
@@ -127,7 +140,7 @@ class FileSource:
         first = load(self._path, **options.kwargs())
         self._info = SourceInfo(name=self._path.name, frames=first.n_frames, height=first.height,
                                 width=first.width, rate_hz=first.rate_hz)
-        # Mapped files are mapped afresh per snapshot; others (decompressed .npz, .h5) are kept open.
+        # Mapped files are mapped afresh per snapshot; others (.dat read with pread, .npz, .h5) are kept open.
         self._kept = None if self._path.suffix.lower() in _MAPPED else first
         self._counts: np.ndarray | None = None
         self._lock = threading.Lock()
@@ -141,9 +154,10 @@ class FileSource:
         return self._info
 
     def snapshot(self) -> SpikeStream:
-        if self._kept is not None:
-            return self._kept
-        return load(self._path, **self._options.kwargs())
+        st = self._kept if self._kept is not None else load(self._path, **self._options.kwargs())
+        if st.first_frame:  # the viewer counts a file's frames from 0 (an .h5 cut may remember another start)
+            st = SpikeStream(st.source, rate_hz=st.rate_hz, attrs=st.attrs, first_frame=0)
+        return st
 
     def counts(self, start: int, stop: int) -> np.ndarray:
         """Spikes in each frame of ``[start, stop)``, ``int64 (n,)`` (all frames counted once, then cached)."""
@@ -158,7 +172,7 @@ class FileSource:
         step = max(1, COUNT_CHUNK_BYTES // max(1, (info.height * info.width + 7) // 8))
         for i in range(0, info.frames, step):
             j = min(i + step, info.frames)
-            out[i:j] = self.snapshot().spike_counts(i, j)   # a fresh map per slice: its pages go with it
+            out[i:j] = self.snapshot().spike_counts(i, j)   # a mapped file: a fresh map per slice
         return out
 
     def close(self) -> None:

@@ -6,7 +6,8 @@
   const $ = (id) => document.getElementById(id);
 
   const state = {
-    file: 0, info: null, t: 0, counts: null,
+    file: 0, info: null, t: 0, counts: null, countsStart: 0,
+    live: false, following: false, pollTimer: null, polling: false,
     playing: false, lastTick: 0, carry: 0,
     zoom: 1, tx: 0, ty: 0, base: 1, boxW: 400, boxH: 250,
     pixel: null, panels: [], inflight: 0,
@@ -37,16 +38,24 @@
     }
   }
 
+  async function fetchJSON(path, params) {
+    const resp = await fetch(url(path, params));
+    if (!resp.ok) throw new Error(await errorText(resp));
+    return await resp.json();
+  }
+
   async function getJSON(path, params) {
     busy(1);
     try {
-      const resp = await fetch(url(path, params));
-      if (!resp.ok) throw new Error(await errorText(resp));
-      return await resp.json();
+      return await fetchJSON(path, params);
     } finally {
       busy(-1);
     }
   }
+
+  // Frame numbers of the source: [first, end). A file's start at 0; a live buffer's are camera indices.
+  const first = () => (state.info ? state.info.first_frame || 0 : 0);
+  const end = () => first() + (state.info ? state.info.frames : 0);
 
   // ------------------------------------------------------------------ panels
   // Each panel shows one image URL; a new URL waits until the previous one arrived
@@ -121,7 +130,7 @@
         const slider = document.createElement("input");
         slider.type = "range";
         slider.min = "1";
-        slider.max = String(Math.max(1, Math.min(info.max_sum_window, 2001, info.frames)));
+        slider.max = String(Math.max(1, Math.min(info.max_sum_window, 2001, state.live ? 2001 : info.frames)));
         slider.value = String(this.window || 41);
         slider.className = "mean-window";
         slider.title = "Window (frames)";
@@ -160,7 +169,7 @@
         }
         sel.value = this.method;
         sel.addEventListener("change", () => { this.method = sel.value; this.request(); });
-        const dt = numberInput(this.dt, 1, Math.max(1, info.frames - 1), "dt (frames)");
+        const dt = numberInput(this.dt, 1, Math.max(1, (state.live ? 2001 : info.frames) - 1), "dt (frames)");
         dt.addEventListener("change", () => { this.dt = Number(dt.value) || 20; this.request(); });
         const lab = document.createElement("label");
         const box = document.createElement("input");
@@ -170,7 +179,8 @@
         lab.append(box, document.createTextNode(" arrows"));
         head.append(sel, document.createTextNode("dt"), dt, lab);
       } else if (this.kind === "ratemap") {
-        const win = numberInput(this.window || Math.min(2000, info.frames), 1, info.max_sum_window, "window (frames)");
+        const win = numberInput(this.window || Math.min(2000, state.live ? 2000 : info.frames), 1, info.max_sum_window,
+          "window (frames)");
         win.addEventListener("change", () => { this.window = Number(win.value) || null; this.request(); });
         const note = document.createElement("span");
         note.className = "note hot-count";
@@ -199,8 +209,23 @@
         lo = t - Math.floor(n / 2);
         hi = t + this.dt - Math.floor(n / 2) + n;
       }
-      if (lo >= 0 && hi <= info.frames) return null;
-      return `frame ${t}: this panel needs frames [${lo}, ${hi}), the recording has [0, ${info.frames})`;
+      if (lo >= first() && hi <= end()) return null;
+      const has = state.live ? "the live buffer holds" : "the recording has";
+      return `frame ${t}: this panel needs frames [${lo}, ${hi}), ${has} [${first()}, ${end()})`;
+    }
+
+    // Frames the panel needs after t (how far behind the newest frame it can follow a live feed).
+    rightContext() {
+      const info = state.info;
+      if (this.kind === "frame" && this.method !== "raw") {
+        const w = this.window || (this.method === "mean" ? 41 : info.windows[this.method]) || 1;
+        return w - 1 - Math.floor(w / 2);
+      }
+      if (this.kind === "flow") {
+        const n = info.flow_windows[this.method] || 1;
+        return this.dt - Math.floor(n / 2) + n - 1;
+      }
+      return 0;
     }
 
     // Called on every change of t or of the panel's settings.
@@ -209,7 +234,9 @@
       const missing = this.missingContext();
       if (missing) { this.pending = null; this.showMessage(missing); return; }
       let delay = 0;
-      if (this.learned) {
+      if (this.learned && state.following) {
+        delay = 0;                    // live: at its own rate (one request in flight, the latest wins)
+      } else if (this.learned) {
         if (state.playing) { this.showMessage("paused during playback (learned method)"); return; }
         delay = 350;
       } else if (this.kind !== "frame") {
@@ -227,7 +254,9 @@
       busy(1);
       try {
         const resp = await fetch(src);
-        if (!resp.ok) {
+        if (resp.status === 410) {
+          this.shown = null;              // a live buffer moved on: keep the picture, ask again at the next frame
+        } else if (!resp.ok) {
           this.showMessage(await errorText(resp));
         } else {
           const blob = await resp.blob();
@@ -253,7 +282,8 @@
         this.el.classList.remove("busy");
         const next = this.pending;
         this.pending = null;
-        if (next && next !== this.shown) this.load(next);
+        // Ask again for what is wanted now (a live buffer may have moved on since the URL was made).
+        if (next && next !== this.shown) this.request();
       }
     }
 
@@ -451,9 +481,8 @@
 
   // ------------------------------------------------------------------ time
   function setT(t, fromSlider) {
-    if (!state.info) return;
-    const n = state.info.frames;
-    t = Math.max(0, Math.min(n - 1, Math.round(t)));
+    if (!state.info || !state.info.frames) return;
+    t = Math.max(first(), Math.min(end() - 1, Math.round(t)));
     if (t === state.t && state.panels.every((p) => p.shown || p.loading)) return;
     state.t = t;
     if (!fromSlider) $("timeline").value = String(t);
@@ -463,11 +492,18 @@
     if (state.pixel) inspect();
   }
 
+  function countAt(t) {
+    const i = t - state.countsStart;
+    return state.counts && i >= 0 && i < state.counts.length ? state.counts[i] : null;
+  }
+
   function updateReadout() {
-    const t = state.t, n = state.info.frames;
+    const t = state.t;
     const ms = (t / state.info.rate_hz) * 1e3;
-    const c = state.counts ? ` \u00b7 ${state.counts[t]} spikes` : "";
-    $("readout").textContent = `frame ${t} / ${n - 1} \u00b7 ${ms.toFixed(3)} ms${c}`;
+    const k = countAt(t);
+    const c = k === null ? "" : ` \u00b7 ${k} spikes`;
+    const range = state.live ? `held ${first()}\u2013${end() - 1}` : `${end() - 1}`;
+    $("readout").textContent = `frame ${t} / ${range} \u00b7 ${ms.toFixed(3)} ms${c}`;
   }
 
   function tick(now) {
@@ -482,7 +518,7 @@
       const step = Math.floor(state.carry);
       if (step >= 1) {
         state.carry -= step;
-        if (state.t + step >= state.info.frames) { setPlaying(false); return; }
+        if (state.t + step >= end()) { setPlaying(false); return; }
         setT(state.t + step);
       }
     }
@@ -490,7 +526,8 @@
   }
 
   function setPlaying(on) {
-    state.playing = on && !!state.info;
+    if (on && state.following) setFollow(false);
+    state.playing = on && !!state.info && state.info.frames > 0;
     $("play").textContent = state.playing ? "Pause" : "Play";
     state.lastTick = 0;
     state.carry = 0;
@@ -509,7 +546,7 @@
     g.clearRect(0, 0, W, H);
     const n = state.info ? state.info.frames : 0;
     if (!n) return;
-    if (state.counts && state.counts.length === n) {
+    if (state.counts && state.counts.length === n && state.countsStart === first()) {
       if (!state.rateBins || state.rateBins.width !== W) state.rateBins = binCounts(state.counts, W);
       // Drawn between the smallest and the largest count, so that changes stand out.
       const { min, max, mean, top, low } = state.rateBins;
@@ -530,7 +567,7 @@
       g.font = `${11 * dpr}px sans-serif`;
       g.fillText("counting spikes\u2026", 4, 14 * dpr);
     }
-    const x = ((state.t + 0.5) / n) * W;
+    const x = ((state.t - first() + 0.5) / n) * W;
     g.fillStyle = "#ffcc55";
     g.fillRect(Math.floor(x), 0, Math.max(1, dpr), H);
   }
@@ -553,7 +590,8 @@
 
   function seekFromRate(ev) {
     const r = $("rate").getBoundingClientRect();
-    setT(((ev.clientX - r.left) / r.width) * state.info.frames);
+    if (state.live) setFollow(false);
+    setT(first() + ((ev.clientX - r.left) / r.width) * state.info.frames);
   }
 
   // ------------------------------------------------------------------ exports
@@ -628,17 +666,35 @@
 
   async function openFile(id) {
     setPlaying(false);
+    clearTimeout(state.pollTimer);
     state.file = id;
     for (const li of $("file-list").children) li.classList.toggle("active", li.dataset.id === String(id));
-    const info = await getJSON("/api/info", {});
+    let info = await getJSON("/api/info", {});
     state.info = info;
+    state.live = !!info.live;
+    state.following = false;
     state.counts = null;
+    state.countsStart = 0;
     state.rateBins = null;
     state.pixel = null;
     state.zoom = 1; state.tx = 0; state.ty = 0;
-    $("timeline").max = String(Math.max(0, info.frames - 1));
     for (const p of state.panels) p.el.remove();
     state.panels = [];
+    $("live-bar").hidden = !state.live;
+    $("play").title = state.live ? "Play through the held frames" : "Play / pause (Space)";
+    if (state.live) {
+      await setFollow(true, false);
+      while (state.file === id && !state.info.frames) {   // a socket feed waits for its sender
+        showLiveStatus();
+        $("readout").textContent = "no frames yet";
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        state.info = await fetchJSON("/api/info", {});
+      }
+      if (state.file !== id) return;
+      info = state.info;
+    }
+    $("timeline").min = String(first());
+    $("timeline").max = String(Math.max(first(), end() - 1));
     const sel = $("ex-method");
     sel.textContent = "";
     for (const m of info.methods) {
@@ -648,17 +704,18 @@
     }
     sel.value = "tfp";
     if (!sel.value) sel.value = "raw";
-    const t0 = Math.min(info.frames - 1, 20);
     state.t = -1;
     addPanel(new Panel("frame", { method: "raw", title: "Spikes" }));
     addPanel(new Panel("frame", { method: "mean", window: 41, title: "Mean" }));
     addPanel(new Panel("frame", { method: info.methods.includes("tfp") ? "tfp" : "raw", title: "Reconstruction", window: 41 }));
     addPanel(new Panel("flow", { method: info.flow_methods.includes("classical") ? "classical" : info.flow_methods[0], title: "Flow" }));
     addPanel(new Panel("ratemap", { title: "Rate map" }));
+    const t0 = state.live ? followT() : Math.min(info.frames - 1, 20);
     $("ex-start").value = String(t0);
-    $("ex-stop").value = String(Math.min(info.frames, t0 + 200));
+    $("ex-stop").value = String(Math.min(end(), t0 + 200));
     setT(t0);
     drawRate();
+    if (state.live) { poll(); return; }
     // The spike count of the whole file is asked for once the first panel is painted (or after 1 s),
     // so that counting a multi-GB file never delays the first picture.
     await Promise.race([state.panels[0].painted, new Promise((resolve) => setTimeout(resolve, 1000))]);
@@ -666,10 +723,93 @@
     getJSON("/api/rate", {}).then((d) => {
       if (state.file !== id) return;
       state.counts = d.counts;
+      state.countsStart = d.start;
       state.rateBins = null;
       drawRate();
       updateReadout();
     }).catch((err) => { $("readout").textContent += ` (rate: ${err.message || err})`; });
+  }
+
+  // ------------------------------------------------------------------ live feeds
+  // The newest frame every panel can show: the end of the buffer less the context the panels need after t.
+  function followT() {
+    const lag = Math.max(0, ...state.panels.map((p) => p.rightContext()));
+    return Math.max(first(), end() - 1 - lag);
+  }
+
+  function showLiveStatus() {
+    const f = state.info.feed || {};
+    let text = f.state === "waiting" ? "waiting for a sender\u2026"
+      : `${f.state} \u00b7 ${f.received} frames received \u00b7 ${f.dropped} dropped`;
+    if (f.held) text += ` \u00b7 held (${f.skipped} frames not kept)`;
+    if (f.error) text += ` \u00b7 ${f.error}`;
+    $("live-status").textContent = text;
+  }
+
+  // Follow the newest frame, or hold the buffer (the server stops taking frames into it) to scrub it.
+  async function setFollow(on, tell = true) {
+    if (!state.live) return;
+    state.following = on;
+    if (on && state.playing) { state.playing = false; $("play").textContent = "Play"; }
+    $("follow").textContent = on ? "Following live" : "Follow live";
+    $("follow").classList.toggle("on", on);
+    try {
+      const resp = await fetch(url("/api/live", {}), {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ hold: !on }),
+      });
+      if (resp.ok) { const d = await resp.json(); if (state.info && state.info.frames) state.info.feed = d.feed; }
+    } catch (err) {
+      $("live-status").textContent = String(err.message || err);
+    }
+    if (on && tell) { clearTimeout(state.pollTimer); poll(); }
+  }
+
+  // Spike counts of the held frames: drop those that left the buffer, fetch only the new ones.
+  async function refreshCounts() {
+    const a = first(), b = end();
+    let c = state.counts;
+    let a0 = a;
+    if (!c || state.countsStart > a || state.countsStart + c.length < a) {
+      const d = b > a ? await fetchJSON("/api/rate", { start: a, stop: b }) : { counts: [], start: a };
+      c = d.counts;
+      a0 = d.start;                       // the server counts the frames still held when it answers
+    } else {
+      if (a > state.countsStart) c = c.slice(a - state.countsStart);
+      const have = a + c.length;
+      if (have < b) {
+        const d = await fetchJSON("/api/rate", { start: have, stop: b });
+        if (d.start === have) c = c.concat(d.counts);
+        else { c = d.counts; a0 = d.start; }   // what we had left the buffer meanwhile
+      }
+      if (a0 + c.length > b) c = c.slice(0, b - a0);
+    }
+    state.counts = c;
+    state.countsStart = a0;
+    state.rateBins = null;
+  }
+
+  async function poll() {
+    if (!state.live || state.polling) return;
+    state.polling = true;
+    const id = state.file;
+    try {
+      const info = await fetchJSON("/api/info", {});
+      if (state.file !== id) return;
+      state.info = info;
+      $("timeline").min = String(first());
+      $("timeline").max = String(Math.max(first(), end() - 1));
+      showLiveStatus();
+      await refreshCounts();
+      if (state.file !== id) return;
+      if (state.following) setT(followT());
+      else if (state.t < first() || state.t >= end()) setT(state.t);
+      else { $("timeline").value = String(state.t); updateReadout(); drawRate(); }
+    } catch (err) {
+      $("live-status").textContent = `feed: ${err.message || err}`;
+    } finally {
+      state.polling = false;
+      if (state.live && state.file === id) state.pollTimer = setTimeout(poll, state.following ? 100 : 500);
+    }
   }
 
   // ------------------------------------------------------------------ wiring
@@ -682,15 +822,21 @@
     if (!state.info || isTyping(ev.target)) return;
     if (ev.key === "ArrowRight" || ev.key === "ArrowLeft") {
       ev.preventDefault();
+      if (state.following) setFollow(false);
       const step = (ev.shiftKey ? 10 : 1) * (ev.key === "ArrowRight" ? 1 : -1);
       setT(state.t + step);
     } else if (ev.key === " " || ev.code === "Space") {
       ev.preventDefault();
-      setPlaying(!state.playing);
+      if (state.live && !state.playing) setFollow(!state.following);
+      else setPlaying(!state.playing);
     }
   });
 
-  $("timeline").addEventListener("input", (ev) => setT(Number(ev.target.value), true));
+  $("timeline").addEventListener("input", (ev) => {
+    if (state.following) setFollow(false);
+    setT(Number(ev.target.value), true);
+  });
+  $("follow").addEventListener("click", () => setFollow(!state.following));
   $("play").addEventListener("click", () => setPlaying(!state.playing));
   $("reset-zoom").addEventListener("click", () => { state.zoom = 1; state.tx = 0; state.ty = 0; applyTransform(); });
   $("add-panel").addEventListener("click", () => {
