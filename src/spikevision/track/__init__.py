@@ -18,13 +18,13 @@
 
 from __future__ import annotations
 
-from .api import DEFAULT_EVERY, METHODS, Tracks, TrackSettings, track
+from .api import DEFAULT_EVERY, METHODS, Tracks, TrackSettings, method_settings, track
 from .detect import BackgroundModel, DetectorSettings, cell_rates, detect_cells, grow_objects
 from .learned import LearnedSettings
 from .sort import KalmanBox, Tracker, TrackerSettings, match
 
 __all__ = [
-    "track", "Tracks", "TrackSettings", "METHODS", "DEFAULT_EVERY",
+    "track", "Tracks", "TrackSettings", "METHODS", "DEFAULT_EVERY", "method_settings",
     "DetectorSettings", "BackgroundModel", "cell_rates", "detect_cells", "grow_objects",
     "TrackerSettings", "Tracker", "KalmanBox", "match", "LearnedSettings",
 ]

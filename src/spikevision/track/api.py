@@ -30,7 +30,7 @@ from .detect import BackgroundModel, DetectorSettings, cell_rates, detect_cells,
 from .learned import LearnedSettings
 from .sort import Tracker, TrackerSettings
 
-__all__ = ["Tracks", "TrackSettings", "track", "METHODS", "DEFAULT_EVERY"]
+__all__ = ["Tracks", "TrackSettings", "track", "METHODS", "DEFAULT_EVERY", "method_settings"]
 
 #: Default output stride in spike frames (rows at frames 0, 10, 20, ...).
 DEFAULT_EVERY = 10
@@ -232,6 +232,18 @@ def _learned(stream: Any, settings: TrackSettings, *, every: int, progress: bool
 
 #: Tracking methods by name: each entry runs ``(stream, settings, every=, progress=) -> Tracks``.
 METHODS: Mapping[str, Callable[..., Tracks]] = {"classical": _classical, "learned": _learned}
+
+
+def method_settings(method: str, *, weights: str | None = None) -> TrackSettings:
+    """Default :class:`TrackSettings` of ``method``, with the learned detector's ``weights`` (a registry
+    name or a checkpoint file) when given; ``ValueError`` for weights with a method that has none."""
+    if method not in METHODS:
+        raise ValueError(f"unknown tracking method {method!r}; expected one of {sorted(METHODS)}")
+    if weights is None:
+        return TrackSettings()
+    if method != "learned":
+        raise ValueError(f"the {method} method has no weights (only 'learned' takes weights)")
+    return TrackSettings(learned=LearnedSettings(weights=str(weights)))
 
 
 def track(
