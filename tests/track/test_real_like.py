@@ -30,12 +30,16 @@ def _load_script():
     return mod
 
 
-def _one_rightwards_track(res, *, min_frames: int) -> None:
+def _one_rightwards_track(res, boxes, *, min_frames: int) -> None:
+    from spikevision.metrics.track import box_iou
+
     assert res.ids.tolist() == [1], f"expected one track, got {len(res.ids)}"
     r = res.track(1)
     assert r[-1, 0] - r[0, 0] >= min_frames
     v = np.polyfit(r[:, 0], r[:, 2] + r[:, 4] / 2, 1)[0]
     assert 0.35 < v < 0.55
+    iou = [box_iou(row[2:6], boxes(int(row[0])))[0, 0] for row in r]
+    assert np.mean(iou) > 0.4
 
 
 def test_methods_listed():
@@ -47,8 +51,8 @@ def test_car_over_real_background(uhsr_sample, method):
     mod = _load_script()
     with np.load(uhsr_sample) as z:
         real = z["spk"]
-    spikes, _ = mod.car_sequence(real, repeat=2, speed=SPEED)
-    _one_rightwards_track(track(spikes, every=10, method=method), min_frames=300)
+    spikes, boxes = mod.car_sequence(real, repeat=2, speed=SPEED)
+    _one_rightwards_track(track(spikes, every=10, method=method), lambda t: boxes[t], min_frames=300)
 
 
 @pytest.mark.parametrize("method", _methods())
@@ -78,9 +82,12 @@ def photo_car():
     car = Shape("polygon", [(-28, -13), (28, -13), (28, 13), (-28, 13)])
     scene = Scene(h, w, Layer(Shape("plane"), Texture(bg), Motion(center=((w - 1) / 2, (h - 1) / 2))),
                   (Layer(car, Texture(tex), Motion(center=(20.0, 0.6 * h), velocity=(SPEED, 0.0))),))
-    return simulate(scene, n_frames=460, settings=REDS_PRESET, seed=0).to_numpy()
+    spikes = simulate(scene, n_frames=460, settings=REDS_PRESET, seed=0).to_numpy()
+    return spikes, lambda t: np.array([max(20 + SPEED * t - 28, 0), 0.6 * h - 13,
+                                       min(20 + SPEED * t + 28, w) - max(20 + SPEED * t - 28, 0), 26])
 
 
 @pytest.mark.parametrize("method", _methods())
 def test_car_over_static_photo(photo_car, method):
-    _one_rightwards_track(track(photo_car, every=10, method=method), min_frames=300)
+    spikes, boxes = photo_car
+    _one_rightwards_track(track(spikes, every=10, method=method), boxes, min_frames=300)

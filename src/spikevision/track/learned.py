@@ -12,7 +12,7 @@ straight from packed ``.dat`` bytes). For a detection window starting at frame
   context rate (where things changed, before, now and after);
 
 all divided by the mean context rate plus 0.02 (dim and bright scenes look
-alike). Blocks before the start or past the end are clamped to the first /
+alike) and clipped to ``FEATURE_LIMIT`` (2; the training scenes stay within it). Blocks before the start or past the end are clamped to the first /
 last whole block.
 
 **Outputs** (:class:`TrackNet`), at cell resolution: an object-centre heatmap
@@ -42,6 +42,10 @@ from .._checks import check_positive_float, check_positive_int
 
 __all__ = ["TrackNetConfig", "LearnedSettings", "WEIGHTS", "block_starts", "window_features", "decode",
            "build_tracknet", "load_tracknet", "LearnedDetector"]
+
+#: Inputs are clipped to +-this (the long-exposure channel to [0, this]): the training scenes' features
+#: stay within it (largest in a sample of them: 2.0 long exposure, 1.8 differences).
+FEATURE_LIMIT = 2.0
 
 #: Registry name of the shipped detector weights.
 WEIGHTS = "track_centernet"
@@ -122,6 +126,10 @@ def window_features(rate: Callable[[int], np.ndarray], s0: int, n_frames: int, c
     out[0] = long * scale
     for i, s in enumerate(own, start=1):
         out[i] = (rate(int(s)) - long) * scale
+    # saturate at the range of the training scenes: a far stronger contrast (a bright object over a
+    # very dark background) then looks like the strongest one the network has seen
+    np.clip(out[0], 0, FEATURE_LIMIT, out=out[0])
+    np.clip(out[1:], -FEATURE_LIMIT, FEATURE_LIMIT, out=out[1:])
     return out
 
 
