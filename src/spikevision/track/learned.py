@@ -171,7 +171,7 @@ def build_tracknet(args: dict | TrackNetConfig | None = None) -> Any:
 
 
 @functools.lru_cache(maxsize=4)
-def _cached(source: str) -> Any:
+def _cached(source: str, stamp: tuple) -> Any:  # stamp: a file's (size, mtime), so a rewritten file is reloaded
     from ..learned.checkpoint import CheckpointError, load_checkpoint
 
     ck = load_checkpoint(source, task="track", models=("tracknet",))
@@ -190,7 +190,10 @@ def load_tracknet(weights: str | Path | None = None) -> Any:
         import torch  # noqa: F401
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ImportError("the learned tracking method needs torch: pip install 'spikevision[torch]'") from exc
-    return _cached(str(WEIGHTS if weights is None else weights))
+    source = str(WEIGHTS if weights is None else weights)
+    p = Path(source)
+    stamp = (p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else ()
+    return _cached(source, stamp)
 
 
 # ------------------------------------------------------------------ outputs
