@@ -1,4 +1,4 @@
-"""Tracking speed: real-time factor of the classical tracker on 250 x 400 @ 20 kHz, one core.
+"""Tracking speed: real-time factor of the classical and the learned tracker on 250 x 400 @ 20 kHz, one core.
 
 Simulates ``--clip`` frames of a tracking scene (``spikevision.sim.objects.track_scene``,
 3 objects, drifting camera), repeats them into a ``--frames``-frame ``.dat`` file
@@ -7,6 +7,8 @@ Simulates ``--clip`` frames of a tracking scene (``spikevision.sim.objects.track
 factor = camera seconds / tracker seconds (> 1: faster than the camera).
 Baseline in the same run: reading and popcounting the whole file
 (``SpikeStream.spike_counts``), the least work any tracker over the file does.
+The learned method (``--learned-frames`` frames, torch on one thread) is timed
+against the classical one on the same frames in the same run (a ratio).
 
 Run on one core of a shared machine::
 
@@ -48,6 +50,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, nargs="+", default=[20, 25],
                     help="detection steps to time (frames between windows; 20 is the default)")
+    ap.add_argument("--learned-frames", type=int, default=4000,
+                    help="frames the learned method is timed on (and the classical again, for the ratio); 0: skip")
     args = ap.parse_args()
 
     work = Path(args.workdir)
@@ -78,9 +82,23 @@ def main() -> None:
                          "wall_s": round(wall, 3), "rtf_cpu": round(camera_s / cpu, 2),
                          "rtf_wall": round(camera_s / wall, 2), "x_baseline_cpu": round(cpu / base_cpu, 1),
                          "tracks": int(len(res.ids))})
+        learned = None
+        if args.learned_frames > 0:
+            import torch
+
+            torch.set_num_threads(1)
+            part = full[: args.learned_frames]
+            part_s = part.n_frames / part.rate_hz
+            track(part[:400], method="learned")  # imports, weights
+            l_cpu, l_wall = _timed(lambda: track(part, method="learned"), args.repeats)
+            c_cpu, c_wall = _timed(lambda: track(part), args.repeats)
+            learned = {"frames": part.n_frames, "learned_cpu_s": round(l_cpu, 3), "classical_cpu_s": round(c_cpu, 3),
+                       "learned_wall_s": round(l_wall, 3), "rtf_cpu_learned": round(part_s / l_cpu, 3),
+                       "rtf_cpu_classical": round(part_s / c_cpu, 2), "learned_over_classical_cpu": round(l_cpu / c_cpu, 1),
+                       "tracks_learned": int(len(track(part, method="learned").ids))}
     out = {"frames": stream.n_frames, "size": [250, 400], "camera_s": camera_s,
            "baseline_read_popcount": {"cpu_s": round(base_cpu, 4), "wall_s": round(base_wall, 4)},
-           "tracker": rows, "load_average": [round(v, 2) for v in os.getloadavg()],
+           "tracker": rows, "learned": learned, "load_average": [round(v, 2) for v in os.getloadavg()],
            "affinity": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None}
     print(json.dumps(out, indent=2))
 

@@ -41,6 +41,25 @@ def test_track_writes_mot_rows_and_video(dataset, tmp_path):
     assert vid.stat().st_size > 0
 
 
+def test_track_learned_method(dataset, tmp_path):
+    pytest.importorskip("torch", reason="the learned detector needs torch")
+    seq = dataset / "seq_0000"
+    out = tmp_path / "tracks.txt"
+    res = CliRunner().invoke(cli, ["track", str(seq / "spikes.dat"), "--sensor", "64x96", "--method", "learned",
+                                   "-o", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["method"] == "learned" and d["frames"] == 120
+    rows = read_mot(out)
+    assert len(rows) == d["rows"] and set((rows[:, 0] - 1) % 10) <= {0}
+    r = CliRunner().invoke(cli, ["track", str(seq / "spikes.dat"), "--sensor", "64x96", "--method", "deep",
+                                 "-o", str(out)])
+    assert r.exit_code == 2 and "deep" in r.output
+    r = CliRunner().invoke(cli, ["track", str(seq / "spikes.dat"), "--sensor", "64x96", "--weights", "x.pt",
+                                 "-o", str(out)])
+    assert r.exit_code == 2 and "only 'learned' takes weights" in r.output
+
+
 def test_eval_track_json(dataset):
     pytest.importorskip("trackeval", reason="scores need TrackEval")
     res = CliRunner().invoke(cli, ["eval", "track", "--data", str(dataset), "--first", "40", "--last", "110",

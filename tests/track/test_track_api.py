@@ -66,3 +66,33 @@ def test_bad_input():
     assert "classical" in METHODS
     with pytest.raises(ValueError):
         TrackSettings(smear=2.0)
+
+
+def test_learned_method_on_short_empty_and_noise_streams():
+    pytest.importorskip("torch", reason="the learned detector needs torch")
+    assert "learned" in METHODS
+    assert track(np.zeros((5, 16, 16), np.uint8), method="learned").rows.shape == (0, 7)
+    assert track(np.zeros((100, 3, 5), np.uint8), method="learned").rows.shape == (0, 7)
+    noise = (np.random.default_rng(0).random((200, 64, 96)) < 0.1).astype(np.uint8)
+    assert len(track(noise, method="learned").rows) == 0
+
+
+def test_learned_method_follows_the_bar(bar_spikes):
+    pytest.importorskip("torch", reason="the learned detector needs torch")
+    spikes, _, gt = bar_spikes
+    res = track(spikes, method="learned", every=10)
+    assert len(res.ids) == 1
+    r = res.track(res.ids[0])
+    v = np.polyfit(r[:, 0], r[:, 2] + r[:, 4] / 2, 1)[0]
+    assert v == pytest.approx(0.5, abs=0.15)
+
+
+def test_method_settings():
+    from spikevision.track import method_settings
+
+    assert method_settings("classical") == TrackSettings()
+    assert method_settings("learned", weights="w.pt").learned.weights == "w.pt"
+    with pytest.raises(ValueError, match="only 'learned' takes weights"):
+        method_settings("classical", weights="w.pt")
+    with pytest.raises(ValueError, match="unknown tracking method"):
+        method_settings("magic")

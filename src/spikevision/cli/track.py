@@ -24,23 +24,29 @@ def register(group: click.Group) -> None:
     @click.option("--every", type=click.IntRange(min=1), default=10, show_default=True,
                   help="Rows at every K-th spike frame, from frame 0.")
     @click.option("--method", type=click.Choice(_methods()), default="classical", show_default=True,
-                  help="Detection + tracking method.")
+                  help="Detection + tracking method (learned: a CNN detector, needs torch).")
+    @click.option("--weights", default=None,
+                  help="Learned method: a checkpoint file (spikevision train track) or registry name instead of the shipped weights.")
     @click.option("--video", "video_path", type=click.Path(dir_okay=False), default=None,
                   help="Also write boxes and ids over a reconstruction (.mp4 or .gif).")
     @click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=25.0, show_default=True,
                   help="Frames per second of the video.")
     @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
     def track_cmd(input_path, height, width, sensor, upright, rate_hz, drop_partial, out_path, every, method,
-                  video_path, fps, as_json):
+                  weights, video_path, fps, as_json):
         """Detect and track moving objects in FILE; write their boxes and identities (MOTChallenge rows)."""
         from ..io.mot import write_mot
-        from ..track import track
+        from ..track import method_settings, track
 
+        try:
+            settings = method_settings(method, weights=weights)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
         if video_path is not None and not video_path.lower().endswith((".mp4", ".gif")):
             raise click.UsageError(f"--video must end in .mp4 or .gif, got {video_path!r}")
         with open_stream(input_path, height=height, width=width, sensor=sensor, upright=upright, rate_hz=rate_hz,
                          drop_partial=drop_partial) as stream:
-            res = track(stream, method=method, every=every, progress=not as_json)
+            res = track(stream, method=method, every=every, settings=settings, progress=not as_json)
             write_mot(out_path, res.to_mot())
             if video_path is not None:
                 from ..viz import write_video
@@ -110,6 +116,7 @@ def register(group: click.Group) -> None:
     @click.option("--data", required=True, type=click.Path(file_okay=False, exists=True),
                   help="Folder of sequences (SEQ/spikes.dat, SEQ/spikes.json, SEQ/gt/gt.txt) or one sequence.")
     @click.option("--method", type=click.Choice(_methods()), default="classical", show_default=True)
+    @click.option("--weights", default=None, help="Learned method: a checkpoint file or registry name.")
     @click.option("--every", type=click.IntRange(min=1), default=10, show_default=True,
                   help="Output stride and scoring stride, spike frames.")
     @click.option("--first", type=click.IntRange(min=0), default=50, show_default=True,
@@ -117,14 +124,15 @@ def register(group: click.Group) -> None:
     @click.option("--last", type=click.IntRange(min=0), default=290, show_default=True,
                   help="Last scored spike frame (0-based).")
     @click.option("--json", "as_json", is_flag=True, help="Print all scores as JSON.")
-    def eval_track(data, method, every, first, last, as_json):
+    def eval_track(data, method, weights, every, first, last, as_json):
         """MOTA, IDF1 and HOTA (TrackEval) of a tracking method on sequences with ground truth."""
+        from ..track import method_settings
         from ..track.evaluate import evaluate_track_folder
 
         try:
             res = evaluate_track_folder(data, method=method, every=every, first=first, last=last,
-                                        progress=not as_json)
-        except FileNotFoundError as exc:
+                                        settings=method_settings(method, weights=weights), progress=not as_json)
+        except (FileNotFoundError, ValueError) as exc:
             raise click.UsageError(str(exc)) from exc
         if as_json:
             click.echo(json.dumps(res, indent=2))

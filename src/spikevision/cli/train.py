@@ -1,4 +1,4 @@
-"""``train recon|flow|comm``: train or fine-tune a learned model (one command shape for every task).
+"""``train recon|flow|comm|track``: train or fine-tune a learned model (one command shape for every task).
 
 Torch is imported inside the command only. Under ``torchrun`` every process runs the
 command; rank 0 prints the summary and exports.
@@ -11,7 +11,7 @@ import os
 
 import click
 
-_TASKS = ("recon", "flow", "comm")
+_TASKS = ("recon", "flow", "comm", "track")
 
 
 def _source(spec: str):
@@ -101,7 +101,7 @@ def _command(task: str) -> click.Command:
 def register(group: click.Group) -> None:
     @group.group(name="train")
     def train_group():
-        """Train learned models (recon, flow, comm) on generated scenes or your own data."""
+        """Train learned models (recon, flow, comm, track) on generated scenes or your own data."""
 
     for task in _TASKS:
         train_group.add_command(_command(task))

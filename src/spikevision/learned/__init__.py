@@ -4,7 +4,7 @@
 * :mod:`.config` — :class:`RunConfig` and its one loader (unknown keys and wrong types are errors).
 * :mod:`.device` — ``--device`` (no silent fall-back), mixed precision, ``torchrun`` processes.
 * :mod:`.fit` — the loop: seeding, resume, best/last/average, JSON-lines log, budget, schedule.
-* :mod:`.tasks` — ``recon``, ``flow``, ``comm``: model, samples, loss, validation.
+* :mod:`.tasks` — ``recon``, ``flow``, ``comm``, ``track``: model, samples, loss, validation.
 
 Importing this package does not import torch.
 """

@@ -4,7 +4,7 @@ A checkpoint is a ``torch.save`` of a plain dict (loaded with ``weights_only=Tru
 so a file can never run code)::
 
     {"format": "spikevision-checkpoint/1",
-     "task": "recon" | "flow" | "comm",     # which task wrote it
+     "task": "recon" | "flow" | "comm" | "track",   # which task wrote it
      "model": "cnn",                        # the model's name within the task
      "model_args": {...},                   # JSON-able settings that rebuild the network
      "state": {name: tensor},               # the network's state dict

@@ -223,7 +223,7 @@ def load_config(path: str | os.PathLike | None = None, *, task: str | None = Non
     if task is not None and name != task:
         raise ConfigError(f"{label}: task: this is a {name!r} config, not a {task!r} one")
     if name is None:
-        raise ConfigError(f"{label}: task: missing (one of 'recon', 'flow', 'comm')")
+        raise ConfigError(f"{label}: task: missing (one of 'recon', 'flow', 'comm', 'track')")
     try:
         t = get_task(name)
     except ValueError as exc:

@@ -1,6 +1,7 @@
 """Track moving objects in a spike stream: :func:`track` → :class:`Tracks` (arrays).
 
-Pipeline (method ``"classical"``): detection windows of ``window`` frames every
+Pipeline (method ``"classical"``; ``"learned"`` swaps the detector for
+:mod:`.learned`'s network): detection windows of ``window`` frames every
 ``step`` frames (:mod:`.detect`), SORT-style association at the window centres
 (:mod:`.sort`), then each confirmed track's filtered boxes are interpolated
 linearly to the output frames ``0, every, 2 every, ...`` between its first and
@@ -26,9 +27,10 @@ import numpy as np
 
 from .._checks import check_positive_float, check_positive_int
 from .detect import BackgroundModel, DetectorSettings, cell_rates, detect_cells, grow_objects
+from .learned import LearnedSettings
 from .sort import Tracker, TrackerSettings
 
-__all__ = ["Tracks", "TrackSettings", "track", "METHODS", "DEFAULT_EVERY"]
+__all__ = ["Tracks", "TrackSettings", "track", "METHODS", "DEFAULT_EVERY", "method_settings"]
 
 #: Default output stride in spike frames (rows at frames 0, 10, 20, ...).
 DEFAULT_EVERY = 10
@@ -38,20 +40,25 @@ DEFAULT_EVERY = 10
 class TrackSettings:
     """Everything :func:`track` needs besides the data (immutable).
 
-    ``detector`` and ``tracker`` are the two stages' settings;
+    ``detector`` and ``tracker`` are the two stages' settings (``learned``:
+    the learned detector's, used by the method ``"learned"`` instead of ``detector``);
     ``min_displacement`` (px) drops tracks that never moved; ``smear`` (0-1)
     is the fraction of the motion during a detection window removed from the
-    box size (a window sees a moving object smeared along its path).
+    box size (a window sees a moving object smeared along its path; classical
+    detector only).
     """
 
     detector: DetectorSettings = field(default_factory=DetectorSettings)
     tracker: TrackerSettings = field(default_factory=TrackerSettings)
+    learned: LearnedSettings = field(default_factory=LearnedSettings)
     min_displacement: float = 12.0
     smear: float = 0.5
 
     def __post_init__(self) -> None:
         if not isinstance(self.detector, DetectorSettings):
             raise TypeError(f"detector must be a DetectorSettings, got {type(self.detector).__name__}")
+        if not isinstance(self.learned, LearnedSettings):
+            raise TypeError(f"learned must be a LearnedSettings, got {type(self.learned).__name__}")
         if not isinstance(self.tracker, TrackerSettings):
             raise TypeError(f"tracker must be a TrackerSettings, got {type(self.tracker).__name__}")
         check_positive_float(self.min_displacement, "min_displacement", allow_zero=True)
@@ -145,6 +152,34 @@ def _clip_boxes(b: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ methods
+def _assemble(trk: Tracker, dets_all: list, settings: TrackSettings, *, window: int, step: int, smear: float,
+              every: int, shape: tuple[int, int], n_frames: int) -> Tracks:
+    """The tracker's confirmed, moving tracks as rows at the output frames (shared by every method)."""
+    h, w = shape
+    frames = np.arange(0, n_frames, every, dtype=np.float64)
+    rows = []
+    new_id = 0
+    pad = step / 2.0
+    for _, st in trk.history():
+        c = st[:, 1:3] + st[:, 3:5] / 2
+        if len(st) < 2 or float(np.hypot(*(c[-1] - c[0]))) < settings.min_displacement:
+            continue
+        st = _desmear(st, window, smear)
+        sel = frames[(frames >= st[0, 0] - pad) & (frames <= st[-1, 0] + pad)]
+        if not len(sel):
+            continue
+        boxes = _clip_boxes(_interpolate(st, sel), h, w)
+        ok = (boxes[:, 2] >= 1) & (boxes[:, 3] >= 1)
+        if not ok.any():
+            continue
+        new_id += 1
+        rows.append(np.column_stack([sel[ok], np.full(ok.sum(), new_id), boxes[ok]]))
+    out = np.concatenate(rows) if rows else np.zeros((0, 7))
+    out = out[np.lexsort((out[:, 1], out[:, 0]))]
+    det = np.concatenate(dets_all) if dets_all else np.zeros((0, 6))
+    return Tracks(rows=out, detections=det, height=h, width=w, n_frames=n_frames, every=every)
+
+
 def _classical(stream: Any, settings: TrackSettings, *, every: int, progress: bool) -> Tracks:
     from ..progress import progress_bar
 
@@ -174,33 +209,41 @@ def _classical(stream: Any, settings: TrackSettings, *, every: int, progress: bo
             trk.step(dets, time=tc)
             dets_all.append(np.column_stack([np.full(len(dets), tc), dets]))
             bar.update(1)
-    frames = np.arange(0, t_total, every, dtype=np.float64)
-    rows = []
-    new_id = 0
-    pad = d.step / 2.0
-    for _, st in trk.history():
-        c = st[:, 1:3] + st[:, 3:5] / 2
-        if len(st) < 2 or float(np.hypot(*(c[-1] - c[0]))) < settings.min_displacement:
-            continue
-        st = _desmear(st, d.window, settings.smear)
-        sel = frames[(frames >= st[0, 0] - pad) & (frames <= st[-1, 0] + pad)]
-        if not len(sel):
-            continue
-        boxes = _clip_boxes(_interpolate(st, sel), h, w)
-        ok = (boxes[:, 2] >= 1) & (boxes[:, 3] >= 1)
-        if not ok.any():
-            continue
-        new_id += 1
-        rows.append(np.column_stack([sel[ok], np.full(ok.sum(), new_id), boxes[ok]]))
-    out = np.concatenate(rows) if rows else np.zeros((0, 7))
-    out = out[np.lexsort((out[:, 1], out[:, 0]))]
-    det = np.concatenate(dets_all) if dets_all else np.zeros((0, 6))
-    return Tracks(rows=out, detections=det,
-                  height=h, width=w, n_frames=t_total, every=every)
+    return _assemble(trk, dets_all, settings, window=d.window, step=d.step, smear=settings.smear, every=every,
+                     shape=(h, w), n_frames=t_total)
+
+
+def _learned(stream: Any, settings: TrackSettings, *, every: int, progress: bool) -> Tracks:
+    from ..progress import progress_bar
+    from .learned import LearnedDetector
+
+    det = LearnedDetector(settings.learned)
+    trk = Tracker(settings.tracker)
+    dets_all = []
+    starts = det.starts(stream.n_frames)
+    with progress_bar(total=len(starts), desc="track", enabled=progress, unit="window") as bar:
+        for tc, dets in det.windows(stream, progress=bar.update):
+            trk.step(dets, time=tc)
+            dets_all.append(np.column_stack([np.full(len(dets), tc), dets]))
+    # the network predicts the object's box, not the window's smeared footprint: no de-smearing
+    return _assemble(trk, dets_all, settings, window=det.cfg.block, step=settings.learned.step, smear=0.0,
+                     every=every, shape=(stream.height, stream.width), n_frames=stream.n_frames)
 
 
 #: Tracking methods by name: each entry runs ``(stream, settings, every=, progress=) -> Tracks``.
-METHODS: Mapping[str, Callable[..., Tracks]] = {"classical": _classical}
+METHODS: Mapping[str, Callable[..., Tracks]] = {"classical": _classical, "learned": _learned}
+
+
+def method_settings(method: str, *, weights: str | None = None) -> TrackSettings:
+    """Default :class:`TrackSettings` of ``method``, with the learned detector's ``weights`` (a registry
+    name or a checkpoint file) when given; ``ValueError`` for weights with a method that has none."""
+    if method not in METHODS:
+        raise ValueError(f"unknown tracking method {method!r}; expected one of {sorted(METHODS)}")
+    if weights is None:
+        return TrackSettings()
+    if method != "learned":
+        raise ValueError(f"the {method} method has no weights (only 'learned' takes weights)")
+    return TrackSettings(learned=LearnedSettings(weights=str(weights)))
 
 
 def track(
@@ -219,7 +262,9 @@ def track(
         :class:`~spikevision.SpikeStream` (a ``.dat`` stream is read packed,
         the fast path) or a ``(T, H, W)`` 0/1 array.
     method:
-        A key of :data:`METHODS` (``"classical"``).
+        A key of :data:`METHODS`: ``"classical"`` (running background model,
+        :mod:`.detect`) or ``"learned"`` (a CNN on multi-window rates,
+        :mod:`.learned`; needs torch).
     every:
         Output stride in spike frames; rows at frames ``0, every, 2 every, ...``.
     settings:

@@ -1,7 +1,7 @@
 """The training tasks: each file supplies a model builder, samples, a loss and a validation.
 
 ``recon`` (the CNN and the SNN reconstructors), ``flow`` (the spike-flow network),
-``comm`` (the spiking and analog codes). Modules are imported when asked for.
+``comm`` (the spiking and analog codes), ``track`` (the learned moving-object detector). Modules are imported when asked for.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ TASKS = {
     "recon": "spikevision.learned.tasks.recon:ReconTask",
     "flow": "spikevision.learned.tasks.flow:FlowTask",
     "comm": "spikevision.learned.tasks.comm:CommTask",
+    "track": "spikevision.learned.tasks.track:TrackTask",
 }
 
 
