@@ -130,8 +130,8 @@ def non_occluded(forward: torch.Tensor, backward: torch.Tensor, *, alpha1: float
 
 
 def edge_aware_smoothness(flow: torch.Tensor, img: torch.Tensor, *, edge_weight: float = 4.0) -> torch.Tensor:
-    """Mean of ``|grad flow| * exp(-edge_weight * |grad img|)`` (first order, both axes; images divided by
-    their mean), as a scalar."""
+    """Mean of ``rho(grad flow) * exp(-edge_weight * |grad img|)`` (first order, both axes; images divided by
+    their mean; ``rho`` the Charbonnier penalty less its value at 0), as a scalar: 0 for a constant flow."""
     import torch
 
     _check(flow, "flow")
@@ -140,14 +140,23 @@ def edge_aware_smoothness(flow: torch.Tensor, img: torch.Tensor, *, edge_weight:
     wx = torch.exp(-edge_weight * gx.abs().mean(1, keepdim=True))
     wy = torch.exp(-edge_weight * gy.abs().mean(1, keepdim=True))
     fx, fy = flow[..., :, 1:] - flow[..., :, :-1], flow[..., 1:, :] - flow[..., :-1, :]
-    return (wx * charbonnier(fx)).mean() + (wy * charbonnier(fy)).mean()
+    floor = _floor(flow)
+    return (wx * (charbonnier(fx) - floor)).mean() + (wy * (charbonnier(fy) - floor)).mean()
 
 
-def _photometric(flow: torch.Tensor, t_src: torch.Tensor, t_dst: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean robust census distance between ``t_src`` and ``t_dst`` warped by ``flow``, over ``mask``."""
-    warped, inside = warp(t_dst, flow)
+def _floor(x: torch.Tensor) -> torch.Tensor:
+    """The Charbonnier penalty of 0 (subtracted, so that a perfect match costs 0)."""
+    import torch
+
+    return charbonnier(torch.zeros((), dtype=x.dtype, device=x.device))
+
+
+def _photometric(flow: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, census_src: torch.Tensor,
+                 mask: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean robust census distance between ``src`` and ``dst`` warped by ``flow``, over ``mask``."""
+    warped, inside = warp(dst, flow)
     m = mask * inside
-    err = charbonnier(census_distance(t_src, warped))
+    err = charbonnier(census_distance(census_src, census(warped, radius))) - _floor(src)
     return (err * m).sum() / m.sum().clamp(min=1.0)
 
 
@@ -155,8 +164,9 @@ def unsupervised_flow_loss(forward: torch.Tensor, backward: torch.Tensor, img1: 
                            settings: UnsupervisedLoss | None = None) -> torch.Tensor:
     """Photometric (census) + edge-aware smoothness loss of a forward flow ``img1 -> img2`` and the backward
     flow ``img2 -> img1``, both directions alike, occlusions (forward-backward check) left out of the
-    photometric term. Scalar; zero for two equal images and zero flows (up to the Charbonnier floor,
-    which is subtracted)."""
+    photometric term. Scalar; zero for two equal images and zero flows (the Charbonnier penalty's value
+    at 0 is subtracted). Border pixels compare census patches padded differently, so even the true
+    warp of a moved image costs a little there."""
     import torch
 
     s = settings or UnsupervisedLoss()
@@ -172,8 +182,8 @@ def unsupervised_flow_loss(forward: torch.Tensor, backward: torch.Tensor, img1: 
         m2 = non_occluded(backward, forward, alpha1=s.occlusion_alpha1, alpha2=s.occlusion_alpha2)
     else:
         m1 = m2 = torch.ones_like(forward[:, :1])
-    floor = charbonnier(torch.zeros((), dtype=forward.dtype, device=forward.device))
-    photo = _photometric(forward, c1, c2, m1) + _photometric(backward, c2, c1, m2) - 2 * floor
+    r = s.census_radius
+    photo = _photometric(forward, img1, img2, c1, m1, r) + _photometric(backward, img2, img1, c2, m2, r)
     smooth = (edge_aware_smoothness(forward, img1, edge_weight=s.edge_weight)
-              + edge_aware_smoothness(backward, img2, edge_weight=s.edge_weight) - 2 * floor)
+              + edge_aware_smoothness(backward, img2, edge_weight=s.edge_weight))
     return photo + s.smoothness * smooth
