@@ -25,29 +25,39 @@ from pathlib import Path
 
 import numpy as np
 
-FAMILY = {"max_pan": 0.8, "object_speed": (0.6, 1.2), "dim_fraction": 0.0}
-KINDS = ("pan", "pan_zoom_rotate")
+#: scene families: camera kinds (by seed) and moving_camera_scene settings. "fast" is the family above;
+#: "camera" the one of scripts/flow_camera_eval.py (its validation seeds 9000-9011 as unlabeled recordings).
+FAMILIES = {
+    "fast": (("pan", "pan_zoom_rotate"), {"max_pan": 0.8, "object_speed": (0.6, 1.2), "dim_fraction": 0.0}),
+    "camera": (("still", "pan", "pan_zoom_rotate"), {}),
+}
 FRAMES, T0S, DT = 100, (25, 55), 20
 
 
-def _scene(seed: int, height: int, width: int):
+def _kind(seed: int, family: str) -> str:
+    kinds = FAMILIES[family][0]
+    return kinds[seed % len(kinds)]
+
+
+def _scene(seed: int, height: int, width: int, family: str = "fast"):
     from spikevision.sim.camera_motion import moving_camera_scene
 
-    return moving_camera_scene(seed, height=height, width=width, camera=KINDS[seed % 2], **FAMILY)
+    return moving_camera_scene(seed, height=height, width=width, camera=_kind(seed, family), **FAMILIES[family][1])
 
 
-def make(out: Path, n_train: int, n_held: int, height: int, width: int) -> None:
+def make(out: Path, n_train: int, n_held: int, height: int, width: int, *, family: str = "fast",
+         train_seed: int = 20000) -> None:
     from spikevision.io import save
     from spikevision.sim import REDS_PRESET, fire
 
     (out / "train").mkdir(parents=True, exist_ok=True)
     (out / "heldout").mkdir(parents=True, exist_ok=True)
     for i in range(n_train):
-        seed = 20000 + i
+        seed = train_seed + i
         path = out / "train" / f"scene_{seed}.h5"
         if path.is_file():
             continue
-        scene = _scene(seed, height, width)
+        scene = _scene(seed, height, width, family)
         save(path, fire(scene.frames(FRAMES), settings=REDS_PRESET, seed=seed))
         print(f"train {path}", file=sys.stderr, flush=True)
     for i in range(n_held):
@@ -60,7 +70,7 @@ def make(out: Path, n_train: int, n_held: int, height: int, width: int) -> None:
         flows, valids = zip(*(scene.flow(float(t), float(t + DT)) for t in T0S))
         speeds = [float(np.hypot(*o.velocity)) for o in scene.objects]
         np.savez_compressed(path, spikes=np.packbits(spikes, axis=-1), flows=np.stack(flows), valids=np.stack(valids),
-                            t0s=np.asarray(T0S), width=width, camera=KINDS[seed % 2],
+                            t0s=np.asarray(T0S), width=width, camera=_kind(seed, "fast"),
                             pan=float(np.hypot(*scene.camera.pan)), max_object_speed=max(speeds))
         print(f"heldout {path}", file=sys.stderr, flush=True)
 
@@ -99,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("what", choices=["make", "score"])
     ap.add_argument("--out", type=Path, default=Path("runs/selfsup"))
     ap.add_argument("--train", type=int, default=16, help="unlabeled training recordings")
+    ap.add_argument("--train-seed", type=int, default=20000, help="seed of the first training recording")
+    ap.add_argument("--family", choices=sorted(FAMILIES), default="fast", help="scene family of the training recordings")
     ap.add_argument("--heldout", type=int, default=8, help="held-out recordings with GT")
     ap.add_argument("--height", type=int, default=250)
     ap.add_argument("--width", type=int, default=400)
@@ -107,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     if args.what == "make":
-        make(args.out, args.train, args.heldout, args.height, args.width)
+        make(args.out, args.train, args.heldout, args.height, args.width, family=args.family, train_seed=args.train_seed)
         return 0
     res = score(args.out, [w for w in args.weights.split(",") if w], [m for m in args.methods.split(",") if m])
     print(json.dumps({k: v for k, v in res.items() if k != "per_scene"}, indent=1))

@@ -89,5 +89,18 @@ def test_bad_input():
         census(torch.zeros(1, 2, 8, 8))
     with pytest.raises(ValueError, match="census_radius"):
         UnsupervisedLoss(census_radius=0)
+    with pytest.raises(ValueError, match="occluded_cost"):
+        UnsupervisedLoss(occluded_cost=-0.1)
     with pytest.raises(ValueError, match="smoothness"):
         UnsupervisedLoss(smoothness=-1.0)
+
+
+def test_occluded_pixels_are_not_free_with_a_cost():
+    a, b = _pair((2, 1))
+    f = _const(2, 1)
+    # a backward flow that undoes nothing marks every pixel occluded: free by default ...
+    assert float(unsupervised_flow_loss(f, f, a, b)) == pytest.approx(0.0, abs=1e-6)
+    # ... and each direction's mean is the cost with occluded_cost (a constant flow is perfectly smooth)
+    paid = UnsupervisedLoss(occluded_cost=0.5)
+    assert float(unsupervised_flow_loss(f, f, a, b, paid)) == pytest.approx(1.0, abs=1e-5)
+    assert float(unsupervised_flow_loss(f, -f, a, b, paid)) < 0.05

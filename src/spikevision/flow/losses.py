@@ -52,6 +52,10 @@ class UnsupervisedLoss:
     occlusion_alpha2: float = 0.5
     #: leave occluded pixels out of the photometric term
     occlusion: bool = True
+    #: None: the photometric term is the mean over non-occluded pixels; a number: occluded pixels cost this
+    #: much and the mean is over every pixel that lands inside the image (UnFlow's occlusion penalty, so
+    #: that declaring a pixel occluded is not free)
+    occluded_cost: float | None = None
 
     def __post_init__(self) -> None:
         if self.census_radius < 1:
@@ -59,6 +63,8 @@ class UnsupervisedLoss:
         for name in ("smoothness", "edge_weight", "occlusion_alpha1", "occlusion_alpha2"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.occluded_cost is not None and self.occluded_cost < 0:
+            raise ValueError(f"occluded_cost must be >= 0 or None, got {self.occluded_cost}")
 
 
 def _check(flow: torch.Tensor, name: str) -> None:
@@ -152,12 +158,15 @@ def _floor(x: torch.Tensor) -> torch.Tensor:
 
 
 def _photometric(flow: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, census_src: torch.Tensor,
-                 mask: torch.Tensor, radius: int) -> torch.Tensor:
-    """Mean robust census distance between ``src`` and ``dst`` warped by ``flow``, over ``mask``."""
+                 mask: torch.Tensor, radius: int, occluded_cost: float | None) -> torch.Tensor:
+    """Mean robust census distance between ``src`` and ``dst`` warped by ``flow``, over ``mask`` (or over the
+    pixels inside the image, those outside ``mask`` costing ``occluded_cost``)."""
     warped, inside = warp(dst, flow)
     m = mask * inside
     err = charbonnier(census_distance(census_src, census(warped, radius))) - _floor(src)
-    return (err * m).sum() / m.sum().clamp(min=1.0)
+    if occluded_cost is None:
+        return (err * m).sum() / m.sum().clamp(min=1.0)
+    return (err * m + occluded_cost * (inside - m)).sum() / inside.sum().clamp(min=1.0)
 
 
 def unsupervised_flow_loss(forward: torch.Tensor, backward: torch.Tensor, img1: torch.Tensor, img2: torch.Tensor,
@@ -183,7 +192,8 @@ def unsupervised_flow_loss(forward: torch.Tensor, backward: torch.Tensor, img1: 
     else:
         m1 = m2 = torch.ones_like(forward[:, :1])
     r = s.census_radius
-    photo = _photometric(forward, img1, img2, c1, m1, r) + _photometric(backward, img2, img1, c2, m2, r)
+    oc = s.occluded_cost
+    photo = _photometric(forward, img1, img2, c1, m1, r, oc) + _photometric(backward, img2, img1, c2, m2, r, oc)
     smooth = (edge_aware_smoothness(forward, img1, edge_weight=s.edge_weight)
               + edge_aware_smoothness(backward, img2, edge_weight=s.edge_weight))
     return photo + s.smoothness * smooth
