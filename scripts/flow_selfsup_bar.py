@@ -7,8 +7,8 @@ The shipped weights were trained on ``synth``-style scenes moving at up to 10 px
 moving-camera validation only goes to 0.3 px per frame of pan and 0.9 of objects.
 
     python scripts/flow_selfsup_bar.py make --out runs/selfsup            # runs/selfsup/train (unlabeled) + heldout
-    spikevision train flow --config configs/flow/unsupervised.json --data runs/selfsup/train --unsupervised --out runs/selfsup/run
-    python scripts/flow_selfsup_bar.py score --out runs/selfsup --weights shipped,runs/selfsup/run/best.pt --json runs/selfsup/score.json
+    spikevision train flow --config configs/flow/unsupervised.json --data runs/selfsup/train --unsupervised --out runs/selfsup/run2
+    python scripts/flow_selfsup_bar.py score --out runs/selfsup --weights shipped,runs/selfsup/run2/best.pt --methods gate-off,atfi-smooth,zero
 
 ``make`` writes ``train/scene_<seed>.h5`` (spikes only, 100 frames, seeds 20000 + i) and
 ``heldout/scene_<seed>.npz`` (spikes, GT flows at t0 = 25, 55 for dt = 20, seeds 21000 + i); the held-out
@@ -81,6 +81,8 @@ def score(out: Path, weights: list[str], methods: list[str]) -> dict:
     from spikevision.metrics.flow import flow_errors
 
     runs = [(w, "spikeflow", {} if w == "shipped" else {"weights": w}) for w in weights]
+    if "gate-off" in methods:  # the network alone, without the static-background gate
+        runs += [(f"{w} gate-off", "spikeflow", {**o, "still_gate": False}) for w, _, o in runs]
     runs += [(m, "classical", {"recon": "atfi", "preset": "smooth"}) for m in methods if m == "atfi-smooth"]
     runs += [("zero", None, {})] if "zero" in methods else []
     per: dict[str, dict[str, float]] = {name: {} for name, _, _ in runs}
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--height", type=int, default=250)
     ap.add_argument("--width", type=int, default=400)
     ap.add_argument("--weights", default="shipped", help="comma-separated: 'shipped' or checkpoint files")
-    ap.add_argument("--methods", default="", help="also score: atfi-smooth, zero")
+    ap.add_argument("--methods", default="", help="also score: gate-off (each weights without the gate), atfi-smooth, zero")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     if args.what == "make":
