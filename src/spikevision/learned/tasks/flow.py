@@ -35,7 +35,7 @@ from ...flow.losses import UnsupervisedLoss
 from ...flow.synthetic import SceneConfig
 from ..task import Task
 
-__all__ = ["FlowSettings", "FlowTask", "sequence_loss", "sample_gate", "RecordingPairs"]
+__all__ = ["FlowSettings", "FlowTask", "sequence_loss", "sample_gate", "RecordingPairs", "unsupervised_sequence_loss"]
 
 
 @dataclass(frozen=True)
