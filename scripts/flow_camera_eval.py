@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default="default,gate-off,atfi-smooth,tfp-dis")
     ap.add_argument("--cache", type=Path, default=None, help="folder to keep generated scenes in")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
+    ap.add_argument("--weights", default=None, help="spikeflow methods: this checkpoint instead of the shipped weights")
     args = ap.parse_args(argv)
 
     from spikevision import SpikeStream
@@ -116,10 +117,12 @@ def main(argv: list[str] | None = None) -> int:
                     pred = _camcomp(stream, int(t0), args.dt, gate=n != "camcomp-nogate")
                 else:
                     method, opts = METHODS[n]
+                    if method == "spikeflow" and args.weights:
+                        opts = {**opts, "weights": args.weights}
                     if opts.get("still_gate") == "still-camera":  # the gate that takes every camera as still
                         from spikevision.flow import StillGate
 
-                        opts = {"still_gate": StillGate(camera=None)}
+                        opts = {**opts, "still_gate": StillGate(camera=None)}
                     pred = estimate_flow(stream, int(t0), args.dt, method=method, **opts)
                 secs[n] += time.perf_counter() - t
                 e = flow_errors(pred, gt, mask=valid)

@@ -84,7 +84,7 @@ def test_unlabeled_recordings(tmp_path):
     (d / "notes.txt").write_text("not a recording")
     files = find_recordings(d)
     assert [f.name for f in files] == ["sub_y.npz", "x.dat"] and folder_kind(d) == "unlabeled"
-    with pytest.raises(DatasetError, match="does not store its size"):
+    with pytest.raises(ValueError, match="cannot detect the frame size"):  # no size, no sidecar, too small to detect
         open_recording(d / "x.dat")
     w = read_window(d / "x.dat", 25, 11, height=8, width=10)
     np.testing.assert_array_equal(w, spikes[20:31])

@@ -93,6 +93,11 @@ def _command(task: str) -> click.Command:
                                                    f"{export_from} checkpoint")
                 click.echo(f"exported {name}: {entry}")
 
+    if task == "flow":
+        train_cmd = click.option(
+            "--unsupervised", is_flag=True, default=None,
+            help="Self-supervised: learn from unlabeled recordings (any folder of .dat/.h5/.npy/.npz via --data; "
+                 "photometric consistency, smoothness, occlusion masking; no ground truth read).")(train_cmd)
     train_cmd.help = (f"Train or fine-tune the {task} model(s) (seeded, resumable, logged; runs under torchrun).\n\n"
                       f"\b\nspikevision train {task} --config configs/{task}/<name>.json --data DIR --device cuda")
     return train_cmd

@@ -1,7 +1,8 @@
 """Unlabeled recordings: any folder of ``.dat`` / ``.h5`` / ``.npz`` spike files (for self-supervised losses).
 
-``.dat`` files do not store their frame size: give ``sensor`` (e.g. ``"vidar"``)
-or ``height`` and ``width``. Files are opened lazily and memory-mapped where the
+``.dat`` files do not store their frame size: it comes from ``sensor`` (e.g. ``"vidar"``),
+``height`` and ``width``, the file's ``.json`` sidecar, or detection from the data
+(:func:`spikevision.io.sensor.open_dat`). Files are opened lazily and memory-mapped where the
 format allows (:func:`spikevision.io.formats.load`).
 
 >>> paths = find_recordings("captures/")                          # doctest: +SKIP
@@ -37,13 +38,11 @@ def find_recordings(root: str | os.PathLike) -> list[Path]:
 
 def open_recording(path: str | os.PathLike, *, sensor: str | None = None, height: int | None = None,
                    width: int | None = None, upright: bool = False) -> Any:
-    """A :class:`~spikevision.SpikeStream` of one recording (``.dat`` needs ``sensor`` or ``height``/``width``)."""
+    """A :class:`~spikevision.SpikeStream` of one recording (a ``.dat``'s size: ``sensor``, ``height``/``width``,
+    its sidecar or detection, as :func:`spikevision.io.load` does)."""
     from ..io.formats import load
 
-    p = Path(path)
-    if p.suffix.lower() == ".dat" and sensor is None and (height is None or width is None):
-        raise DatasetError(f"{p}: a .dat file does not store its size: give sensor (e.g. 'vidar') or height and width")
-    return load(p, sensor=sensor, height=height, width=width, upright=upright)
+    return load(Path(path), sensor=sensor, height=height, width=width, upright=upright)
 
 
 def read_window(path: str | os.PathLike, at: int, window: int, **kwargs: Any) -> np.ndarray:

@@ -8,6 +8,8 @@
 * :mod:`.classical` — the baseline; :mod:`.net`, :mod:`.representation`,
   :mod:`.corr`, :mod:`.update` — the network (torch, imported lazily);
   :mod:`.synthetic` — training scenes (trained by :mod:`spikevision.learned.tasks.flow`).
+* :mod:`.losses` — self-supervised losses (photometric census consistency, edge-aware smoothness,
+  forward-backward occlusion), used by ``spikevision train flow --unsupervised``.
 * :mod:`.still` — the static-background gate the learned method applies
   (zero flow where the firing rates do not change).
 * SPIFT / PHM and synthetic-layout readers (from :mod:`spikevision.datasets.flow`);
@@ -41,6 +43,7 @@ from ..datasets.flow import (
     synthetic_flow_items,
 )
 from .evaluate import evaluate_synthetic
+from .losses import UnsupervisedLoss, unsupervised_flow_loss
 from .still import StillGate, apply_still_gate, firing_rates, rate_change, still_gate_weight
 
 __all__ = [
@@ -70,4 +73,6 @@ __all__ = [
     "still_gate_weight",
     "firing_rates",
     "rate_change",
+    "UnsupervisedLoss",
+    "unsupervised_flow_loss",
 ]

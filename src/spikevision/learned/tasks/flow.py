@@ -11,19 +11,31 @@ valid pixels; with ``still_gate`` each estimate is first multiplied by the sampl
 static-background gate (:data:`spikevision.flow.still.TRAINING_GATE`), as at
 inference, and the validation AEE is measured the same way. Validation: AEE on a
 fixed generated set per ``dt`` (``val_aee_dt<dt>``, mean ``val_aee`` picks ``best.pt``).
+
+Self-supervised (``unsupervised``, ``spikevision train flow --unsupervised --data FOLDER``): samples
+are pairs of windows ``dt`` apart (``dt`` from ``dts``) cut from the recordings of any folder
+(:func:`spikevision.datasets.find_recordings`, random ``size`` crops, flipped / transposed alike),
+with the intensity images the photometric term compares (``photo_recon`` of each window, Gaussian
+``photo_blur``) and the warm starts of both directions. The network estimates the forward and
+the backward flow of each pair; the loss is :func:`spikevision.flow.losses.unsupervised_flow_loss`
+(census photometric consistency without occluded pixels, edge-aware smoothness) of every
+iteration, weighted like the sequence loss. No ground truth is read. Validation: the same loss on
+``val_samples`` fixed pairs of the folders (``val_unsup``, picks ``best.pt``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ...flow.losses import UnsupervisedLoss
 from ...flow.synthetic import SceneConfig
 from ..task import Task
 
-__all__ = ["FlowSettings", "FlowTask", "sequence_loss", "sample_gate"]
+__all__ = ["FlowSettings", "FlowTask", "sequence_loss", "sample_gate", "RecordingPairs", "unsupervised_sequence_loss"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,24 @@ class FlowSettings:
     val_samples: int = 24
     model_args: dict = field(default_factory=dict)
     scene: SceneConfig = field(default_factory=SceneConfig)
+    #: self-supervised fine-tuning on unlabeled recordings (see the module notes)
+    unsupervised: bool = False
+    #: weights of the self-supervised loss
+    unsupervised_loss: UnsupervisedLoss = field(default_factory=UnsupervisedLoss)
+    #: reconstruction method of the images the photometric term compares, and their Gaussian blur (px)
+    photo_recon: str = "atfi"
+    photo_blur: float = 1.0
+
+    def __post_init__(self) -> None:
+        from ...recon import list_methods
+
+        if self.photo_recon not in list_methods():
+            raise ValueError(f"photo_recon must be a reconstruction method ({sorted(list_methods())}), "
+                             f"got {self.photo_recon!r}")
+        if self.photo_blur < 0:
+            raise ValueError(f"photo_blur must be >= 0, got {self.photo_blur}")
+        if not self.dts or min(self.dts) < 1:
+            raise ValueError(f"dts must be positive frame intervals, got {list(self.dts)}")
 
 
 def sequence_loss(preds: list[Any], gt: Any, valid: Any, gamma: float = 0.8, gate: Any = None) -> Any:
@@ -153,6 +183,69 @@ class FolderFlow:
         return _finish(s, rng, w1[crop], w2[crop], fl, va[y:y + p, x:x + p], dt)
 
 
+def _photo_image(settings: FlowSettings, w: np.ndarray) -> np.ndarray:
+    """The intensity image of a window the photometric term compares, ``(H, W)`` float32."""
+    import cv2
+
+    from ...flow.classical import init_image
+
+    img = np.asarray(init_image(w, recon=settings.photo_recon), np.float32)
+    return cv2.GaussianBlur(img, (0, 0), settings.photo_blur) if settings.photo_blur > 0 else img
+
+
+class RecordingPairs:
+    """Unlabeled samples for the self-supervised loss: two windows ``dt`` apart from a random recording of a folder,
+    as ``(w1, w2, init_forward, init_backward, image1, image2)`` (see the module notes)."""
+
+    def __init__(self, path: str, settings: FlowSettings, *, sensor: str | None = None, upright: bool = False) -> None:
+        from ...datasets import DatasetError
+        from ..sources import RecordingWindows
+
+        self.settings = settings
+        self.frames = _net_cfg(settings).frames
+        span = self.frames + max(settings.dts)
+        try:
+            self.windows = RecordingWindows(path, patch=settings.size, window=span, sensor=sensor, upright=upright)
+        except DatasetError as exc:
+            raise DatasetError(f"{exc} (self-supervised flow: two {self.frames}-frame windows up to "
+                               f"{max(settings.dts)} frames apart, {settings.size} x {settings.size} crops)") from None
+
+    def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        from ...flow.classical import classical_flow_images, init_image
+
+        s, n = self.settings, self.frames
+        dt = int(rng.choice(np.asarray(s.dts)))
+        span = self.windows.sample(rng)
+        w1, w2 = np.ascontiguousarray(span[:n]), np.ascontiguousarray(span[dt:dt + n])
+        net = _net_cfg(s)
+        a, b = (init_image(w, recon=net.init_recon) for w in (w1, w2))
+        inits = [np.ascontiguousarray(classical_flow_images(x, y, algorithm="dis", preset=net.init_preset)
+                                      .transpose(2, 0, 1)) for x, y in ((a, b), (b, a))]
+        im1, im2 = (_photo_image(s, w)[None] for w in (w1, w2))
+        return w1, w2, inits[0], inits[1], im1, im2
+
+
+def unsupervised_sequence_loss(net: Any, batch: Any, *, settings: FlowSettings) -> Any:
+    """The self-supervised loss of a batch of :class:`RecordingPairs` samples: forward and backward flows of each
+    pair, :func:`~spikevision.flow.losses.unsupervised_flow_loss` of every iteration weighted by ``gamma``."""
+    import torch
+
+    from ...flow.losses import unsupervised_flow_loss
+
+    w1, w2, init_f, init_b, im1, im2 = batch
+    b = w1.shape[0]
+    init = torch.cat([init_f, init_b]) if _net_cfg(settings).classical_init else None
+    if hasattr(net, "forward_pairs"):  # each window through the trunk once
+        pairs = [(i, b + i) for i in range(b)] + [(b + i, i) for i in range(b)]
+        preds = net.forward_pairs(torch.cat([w1, w2]).float(), pairs, flow_init=init, all_iters=True)
+    else:  # wrapped (DistributedDataParallel): through forward
+        preds = net(torch.cat([w1, w2]).float(), torch.cat([w2, w1]).float(), flow_init=init, all_iters=True)
+    n = len(preds)
+    return sum(settings.gamma ** (n - 1 - i) * unsupervised_flow_loss(p[:b].float(), p[b:].float(), im1, im2,
+                                                                      settings.unsupervised_loss)
+               for i, p in enumerate(preds))
+
+
 class FlowTask(Task):
     """The ``flow`` task (model key ``"net"``, model name ``"spikeflow"``)."""
 
@@ -175,6 +268,11 @@ class FlowTask(Task):
     def source(self, spec: Any, cfg: Any) -> Any:
         from ...datasets import DatasetError, folder_kind
 
+        if cfg.settings.unsupervised:
+            if spec.kind == "synthetic" or spec.path is None:
+                raise DatasetError("self-supervised flow training reads folders of recordings: give --data FOLDER "
+                                   "(the generated scenes have ground truth; train them without --unsupervised)")
+            return RecordingPairs(spec.path, cfg.settings, sensor=spec.sensor, upright=spec.upright)
         if spec.kind == "synthetic":
             return SyntheticFlow(cfg.settings)
         kind = folder_kind(spec.path) if spec.kind == "auto" else spec.kind
@@ -184,9 +282,11 @@ class FlowTask(Task):
 
     def loss(self, models: dict[str, Any], batch: Any, *, device: Any, cfg: Any, iteration: int,
              rank: int) -> dict[str, Any]:
-        w1, w2, fl, va, init, gate = (t.to(device, non_blocking=True) for t in batch)
         s = cfg.settings
         net = models["net"]
+        if s.unsupervised:
+            return {"net": unsupervised_sequence_loss(net, [t.to(device, non_blocking=True) for t in batch], settings=s)}
+        w1, w2, fl, va, init, gate = (t.to(device, non_blocking=True) for t in batch)
         classical = _net_cfg(s).classical_init
         preds = net(w1.float(), w2.float(), flow_init=init if classical else None, all_iters=True)
         return {"net": sequence_loss(preds, fl, va, s.gamma, gate=gate if s.still_gate else None)}
@@ -195,6 +295,11 @@ class FlowTask(Task):
         from ...flow.synthetic import make_batch
 
         s = cfg.settings
+        if s.unsupervised:  # fixed pairs of the training folders, round robin
+            sources = [self.source(spec, cfg) for spec in cfg.sources]
+            items = [sources[k % len(sources)].sample(np.random.default_rng([cfg.seed, 777_777, k]))
+                     for k in range(s.val_samples)]
+            return [("unsup", self.collate(items))]
         out = []
         for dt in s.dts:
             rng = np.random.default_rng([cfg.seed, 777_777, dt])
@@ -208,6 +313,14 @@ class FlowTask(Task):
         import torch
 
         net, chunk = models["net"], 8
+        if cfg.settings.unsupervised:
+            (_, batch), = data
+            total = 0.0
+            for i in range(0, len(batch[0]), chunk):
+                part = [t[i:i + chunk].to(device) for t in batch]
+                one = dataclasses.replace(cfg.settings, gamma=0.0)  # the last iteration only
+                total += float(unsupervised_sequence_loss(net, part, settings=one)) * len(part[0])
+            return {"val_unsup": total / len(batch[0])}
         res: dict[str, Any] = {}
         for dt, (w1, w2, fl, va, init, gate) in data:
             errs, n = 0.0, 0
@@ -227,7 +340,7 @@ class FlowTask(Task):
         return res
 
     def scores(self, metrics: dict[str, Any]) -> dict[str, float]:
-        return {"net": -metrics["val_aee"]}
+        return {"net": -metrics["val_unsup"] if "val_unsup" in metrics else -metrics["val_aee"]}
 
     def init_weights(self, models: dict[str, Any], checkpoints: dict[str, Any], cfg: Any) -> None:
         from ..checkpoint import CheckpointError
