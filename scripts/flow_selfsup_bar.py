@@ -83,6 +83,12 @@ def score(out: Path, weights: list[str], methods: list[str]) -> dict:
     runs = [(w, "spikeflow", {} if w == "shipped" else {"weights": w}) for w in weights]
     if "gate-off" in methods:  # the network alone, without the static-background gate
         runs += [(f"{w} gate-off", "spikeflow", {**o, "still_gate": False}) for w, _, o in runs]
+    if "gate-previous" in methods:  # the gate before unknown cameras were left ungated (each unfound camera still)
+        from spikevision.flow import StillGate
+        from spikevision.flow.camera import CameraModel
+
+        previous = StillGate(camera=CameraModel(min_still=0.0))
+        runs += [(f"{w} gate-previous", "spikeflow", {**o, "still_gate": previous}) for w, _, o in runs[:len(weights)]]
     runs += [(m, "classical", {"recon": "atfi", "preset": "smooth"}) for m in methods if m == "atfi-smooth"]
     runs += [("zero", None, {})] if "zero" in methods else []
     per: dict[str, dict[str, float]] = {name: {} for name, _, _ in runs}
@@ -119,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--height", type=int, default=250)
     ap.add_argument("--width", type=int, default=400)
     ap.add_argument("--weights", default="shipped", help="comma-separated: 'shipped' or checkpoint files")
-    ap.add_argument("--methods", default="", help="also score: gate-off (each weights without the gate), atfi-smooth, zero")
+    ap.add_argument("--methods", default="", help="also score: gate-off (each weights without the gate), gate-previous (the gate that takes "
+                    "every camera it does not find moving as still), atfi-smooth, zero")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     if args.what == "make":

@@ -11,7 +11,11 @@ OpenCV's RANSAC (``estimateAffine2D``), and compares it with the still model (ze
 model's support is the fraction of grid points whose flow it explains within ``threshold`` px.
 The camera counts as moving only when the affine model explains more points than the still one,
 at least ``min_support`` of them, and moves some corner of the image by at least ``min_motion``
-px. Otherwise it is still (``None``), and the gate behaves as it always did.
+px. Otherwise :func:`camera_motion` answers ``None``. The gate takes that for a still camera only
+when the still model explains at least ``min_still`` of the grid points (:func:`still_fraction`):
+under a fast pan (more than about 10 px per interval) the flow can be too uneven for any affine
+fit within ``threshold``, and then nearly nothing is still either; the gate retries the fit at
+``retry_threshold`` px and, failing that, leaves the flow as it is.
 
 A still camera with a moving object that covers more of the frame than the still background is
 taken for a moving camera; so is a scene where most of what is visible moves the same way.

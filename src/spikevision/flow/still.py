@@ -175,8 +175,9 @@ def _moving_camera(flow: np.ndarray, w0: Any, w1: Any, model: CameraModel) -> An
     only when a classical flow of the two windows (ATFI images + DIS medium; unbiased on a rigid background,
     and not spreading a moving object's motion over a smooth still background as a network can) finds one
     too, within ``model.confirm`` px at every image corner; the classical fit is the one used. When none
-    counts and under ``model.min_still`` of ``flow`` is still, the fits are retried at
-    ``model.retry_threshold`` px; failing that the camera is unknown."""
+    counts and under ``model.min_still`` of ``flow`` and of the classical flow is still, the fits are
+    retried at ``model.retry_threshold`` px (a camera, or still when ``flow`` is that close to zero on
+    ``model.min_still`` of the grid); failing that the camera is unknown."""
     from dataclasses import replace
 
     from .classical import classical_flow_windows
@@ -192,17 +193,21 @@ def _moving_camera(flow: np.ndarray, w0: Any, w1: Any, model: CameraModel) -> An
             return check
     if still_fraction(flow, model=model) >= model.min_still:
         return None
+    if classical is None:
+        classical = classical_flow_windows(w0, w1, recon="atfi", preset="medium")
+    if still_fraction(classical, model=model) >= model.min_still:  # the spikes show a still camera
+        return None
     if model.retry_threshold > 0:
         loose = replace(model, threshold=model.retry_threshold)
         motion = camera_motion(flow, model=loose)
         if motion is not None and model.confirm <= 0:
             return motion
         if motion is not None:
-            if classical is None:
-                classical = classical_flow_windows(w0, w1, recon="atfi", preset="medium")
             check = _confirmed(motion, classical, loose, flow.shape[:2])
             if check is not None:
                 return check
+        if still_fraction(flow, model=loose) >= model.min_still:  # still within the looser tolerance
+            return None
     return _UNKNOWN
 
 
