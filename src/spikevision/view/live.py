@@ -65,8 +65,12 @@ class LiveSource:
         The ring's policy when the viewer's consumer falls behind
         (``"block"`` or ``"drop-oldest"``; drops are reported in ``info().live``).
 
+    Notes
+    -----
     Call :meth:`start` to begin and :meth:`close` to stop.
 
+    Examples
+    --------
     >>> import numpy as np
     >>> from spikevision.live import SimulatedCamera
     >>> src = LiveSource(SimulatedCamera(np.full((8, 8), 0.5), n_frames=500, seed=0), name="sim", speed=None)
