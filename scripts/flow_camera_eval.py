@@ -10,6 +10,8 @@ of a scene, then the unweighted mean over scenes (overall and per camera kind).
 Methods: ``default`` (``estimate_flow`` with no options), ``gate-off`` (spikeflow,
 ``still_gate=False``), ``gate-on`` (spikeflow, the static-background gate forced on), ``gate-still-camera`` (spikeflow with
 the gate that takes every camera as still: the default before moving cameras were recognised),
+``gate-previous`` (the gate that takes every camera it does not find moving as still, also a fast pan that
+no affine fit explains: the default before such cameras were left ungated),
 ``atfi-smooth`` (classical, ATFI + DIS smooth), ``tfp-dis`` (the classical baseline), ``zero``.
 """
 
@@ -28,6 +30,7 @@ METHODS = {
     "gate-off": ("spikeflow", {"still_gate": False}),
     "gate-on": ("spikeflow", {"still_gate": True}),
     "gate-still-camera": ("spikeflow", {"still_gate": "still-camera"}),
+    "gate-previous": ("spikeflow", {"still_gate": "previous"}),
     "atfi-smooth": ("classical", {"recon": "atfi", "preset": "smooth"}),
     "tfp-dis": ("classical", {}),
 }
@@ -123,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
                         from spikevision.flow import StillGate
 
                         opts = {**opts, "still_gate": StillGate(camera=None)}
+                    if opts.get("still_gate") == "previous":  # every camera not found moving taken as still
+                        from spikevision.flow import StillGate
+                        from spikevision.flow.camera import CameraModel
+
+                        opts = {**opts, "still_gate": StillGate(camera=CameraModel(min_still=0.0))}
                     pred = estimate_flow(stream, int(t0), args.dt, method=method, **opts)
                 secs[n] += time.perf_counter() - t
                 e = flow_errors(pred, gt, mask=valid)

@@ -46,7 +46,7 @@ def _scene(seed: int, height: int, width: int, family: str = "fast"):
 
 
 def make(out: Path, n_train: int, n_held: int, height: int, width: int, *, family: str = "fast",
-         train_seed: int = 20000) -> None:
+         train_seed: int = 20000, heldout_seed: int = 21000) -> None:
     from spikevision.io import save
     from spikevision.sim import REDS_PRESET, fire
 
@@ -61,7 +61,7 @@ def make(out: Path, n_train: int, n_held: int, height: int, width: int, *, famil
         save(path, fire(scene.frames(FRAMES), settings=REDS_PRESET, seed=seed))
         print(f"train {path}", file=sys.stderr, flush=True)
     for i in range(n_held):
-        seed = 21000 + i
+        seed = heldout_seed + i
         path = out / "heldout" / f"scene_{seed}.npz"
         if path.is_file():
             continue
@@ -83,6 +83,12 @@ def score(out: Path, weights: list[str], methods: list[str]) -> dict:
     runs = [(w, "spikeflow", {} if w == "shipped" else {"weights": w}) for w in weights]
     if "gate-off" in methods:  # the network alone, without the static-background gate
         runs += [(f"{w} gate-off", "spikeflow", {**o, "still_gate": False}) for w, _, o in runs]
+    if "gate-previous" in methods:  # the gate before unknown cameras were left ungated (each unfound camera still)
+        from spikevision.flow import StillGate
+        from spikevision.flow.camera import CameraModel
+
+        previous = StillGate(camera=CameraModel(min_still=0.0))
+        runs += [(f"{w} gate-previous", "spikeflow", {**o, "still_gate": previous}) for w, _, o in runs[:len(weights)]]
     runs += [(m, "classical", {"recon": "atfi", "preset": "smooth"}) for m in methods if m == "atfi-smooth"]
     runs += [("zero", None, {})] if "zero" in methods else []
     per: dict[str, dict[str, float]] = {name: {} for name, _, _ in runs}
@@ -114,14 +120,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-seed", type=int, default=20000, help="seed of the first training recording")
     ap.add_argument("--family", choices=sorted(FAMILIES), default="fast", help="scene family of the training recordings")
     ap.add_argument("--heldout", type=int, default=8, help="held-out recordings with GT")
+    ap.add_argument("--heldout-seed", type=int, default=21000,
+                    help="seed of the first recording with GT (21000: the held-out set; 23000: the fast-camera validation set)")
     ap.add_argument("--height", type=int, default=250)
     ap.add_argument("--width", type=int, default=400)
     ap.add_argument("--weights", default="shipped", help="comma-separated: 'shipped' or checkpoint files")
-    ap.add_argument("--methods", default="", help="also score: gate-off (each weights without the gate), atfi-smooth, zero")
+    ap.add_argument("--methods", default="", help="also score: gate-off (each weights without the gate), gate-previous (the gate that takes "
+                    "every camera it does not find moving as still), atfi-smooth, zero")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     if args.what == "make":
-        make(args.out, args.train, args.heldout, args.height, args.width, family=args.family, train_seed=args.train_seed)
+        make(args.out, args.train, args.heldout, args.height, args.width, family=args.family, train_seed=args.train_seed,
+             heldout_seed=args.heldout_seed)
         return 0
     res = score(args.out, [w for w in args.weights.split(",") if w], [m for m in args.methods.split(",") if m])
     print(json.dumps({k: v for k, v in res.items() if k != "per_scene"}, indent=1))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from spikevision.flow.camera import CameraModel, CameraMotion, camera_motion
+from spikevision.flow.camera import CameraModel, CameraMotion, camera_motion, still_fraction
 
 H, W = 60, 90
 
@@ -64,7 +64,8 @@ def test_bad_flow(bad):
 
 
 @pytest.mark.parametrize("kw", [{"threshold": 0}, {"threshold": -1}, {"min_support": 1.5}, {"grid": 0},
-                                {"grid": 2.5}, {"snap": float("nan")}, {"confirm": -1}, {"min_motion": True}])
+                                {"grid": 2.5}, {"snap": float("nan")}, {"confirm": -1}, {"min_motion": True},
+                                {"min_still": 1.5}, {"min_still": -0.1}, {"retry_threshold": -1}])
 def test_bad_model(kw):
     with pytest.raises(ValueError):
         CameraModel(**kw)
@@ -102,3 +103,40 @@ def test_gate_keeps_a_panning_smooth_background():
     zeroed = apply_still_gate(estimate, w0, w1, dt=20, gate=StillGate(camera=None))
     err = lambda f: float(np.linalg.norm(f - truth, axis=-1).mean())   # noqa: E731
     assert err(zeroed) > 1.0 and err(kept) < 0.5 * err(zeroed), (err(kept), err(zeroed))
+
+
+def test_still_fraction():
+    flow = np.zeros((H, W, 2), np.float32)
+    assert still_fraction(flow) == 1.0
+    flow[:, : W // 2, 0] = 3.0
+    assert 0.3 < still_fraction(flow) < 0.7
+    assert still_fraction(flow, model=CameraModel(threshold=5.0)) == 1.0
+    with pytest.raises(ValueError):
+        still_fraction(np.zeros((H, W)))
+
+
+def test_gate_leaves_a_field_that_is_neither_still_nor_one_camera_motion():
+    """A fast pan (16 px per dt = 20) whose network flow no affine map explains and where nearly nothing is
+    still: the camera is unknown, so the gate must leave the flow as it is instead of pulling it towards
+    zero where no firing rate changed (as it did before); the old behaviour stays as ``min_still=0``."""
+    pytest.importorskip("scipy")
+    cv2 = pytest.importorskip("cv2")
+    from spikevision.flow import StillGate, apply_still_gate, still_gate_weight
+    from spikevision.sim import fire
+
+    rng = np.random.default_rng(0)
+    h, w, t, speed = 64, 96, 90, 0.8
+    big = cv2.resize(rng.random((12, 20)).astype(np.float32), (w + 80, h), interpolation=cv2.INTER_CUBIC)
+    big = big.clip(0.05, 1) * 0.8 + 0.1
+    big[:, 50:130] = 0.5   # a flat band: no rate changes inside it while it pans
+    frames = np.stack([cv2.warpAffine(big, np.float32([[1, 0, speed * k], [0, 1, 0]]), (w, h),
+                                      flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP) for k in range(t)])
+    spikes = fire(frames, seed=0)
+    w0, w1 = spikes[15:56], spikes[35:76]
+    flow = rng.uniform(1.0, 6.0, (h, w, 2)).astype(np.float32) * rng.choice([-1, 1], (h, w, 2))
+    assert camera_motion(flow) is None and still_fraction(flow) == 0.0
+    weight = still_gate_weight(w0, w1, dt=20)
+    assert weight.min() < 1   # some pixels change no rate: the old gate pulled them to zero
+    np.testing.assert_array_equal(apply_still_gate(flow, w0, w1, dt=20), flow)
+    old = StillGate(camera=CameraModel(min_still=0.0))   # every camera not found moving counts as still
+    np.testing.assert_allclose(apply_still_gate(flow, w0, w1, dt=20, gate=old), flow * weight[..., None])

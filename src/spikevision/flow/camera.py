@@ -11,7 +11,11 @@ OpenCV's RANSAC (``estimateAffine2D``), and compares it with the still model (ze
 model's support is the fraction of grid points whose flow it explains within ``threshold`` px.
 The camera counts as moving only when the affine model explains more points than the still one,
 at least ``min_support`` of them, and moves some corner of the image by at least ``min_motion``
-px. Otherwise it is still (``None``), and the gate behaves as it always did.
+px. Otherwise :func:`camera_motion` answers ``None``. The gate takes that for a still camera only
+when the still model explains at least ``min_still`` of the grid points (:func:`still_fraction`):
+under a fast pan (more than about 10 px per interval) the flow can be too uneven for any affine
+fit within ``threshold``, and then nearly nothing is still either; the gate retries the fit at
+``retry_threshold`` px and, failing that, leaves the flow as it is.
 
 A still camera with a moving object that covers more of the frame than the still background is
 taken for a moving camera; so is a scene where most of what is visible moves the same way.
@@ -32,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CameraMotion", "CameraModel", "camera_motion"]
+__all__ = ["CameraMotion", "CameraModel", "camera_motion", "still_fraction"]
 
 
 @dataclass(frozen=True)
@@ -50,16 +54,24 @@ class CameraModel:
     #: DIS) finds one within this distance at every image corner, whose fit is then used (0: no check);
     #: used by :func:`spikevision.flow.still.apply_still_gate`
     confirm: float = 2.0
+    #: fraction of the grid points whose flow is within ``threshold`` of zero that a camera needs, when no
+    #: moving camera is found (or confirmed), to count as still; with fewer (nearly the whole field moves,
+    #: as under a fast pan that no affine fit explains within ``threshold``) the camera is unknown: the fit
+    #: is retried at ``retry_threshold`` px, and failing that the gate leaves the flow as it is (0: every
+    #: camera that is not found moving counts as still); used by :func:`spikevision.flow.still.apply_still_gate`
+    min_still: float = 0.2
+    retry_threshold: float = 2.0  # px (0: no retry)
 
     def __post_init__(self) -> None:
-        for name in ("threshold", "min_motion", "min_support", "snap", "confirm"):
+        for name in ("threshold", "min_motion", "min_support", "snap", "confirm", "min_still", "retry_threshold"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v) or v < 0:
                 raise ValueError(f"CameraModel.{name} must be a finite number >= 0, got {v!r}")
         if self.threshold <= 0:
             raise ValueError(f"CameraModel.threshold must be > 0, got {self.threshold}")
-        if self.min_support > 1:
-            raise ValueError(f"CameraModel.min_support must be in [0, 1], got {self.min_support}")
+        for name in ("min_support", "min_still"):
+            if getattr(self, name) > 1:
+                raise ValueError(f"CameraModel.{name} must be in [0, 1], got {getattr(self, name)}")
         if isinstance(self.grid, bool) or not isinstance(self.grid, (int, np.integer)) or self.grid < 1:
             raise ValueError(f"CameraModel.grid must be a positive integer, got {self.grid!r}")
 
@@ -89,6 +101,21 @@ class CameraMotion:
         return float(np.abs(self.displacement(corners)).max())
 
 
+def still_fraction(flow: Any, *, model: CameraModel | None = None) -> float:
+    """Fraction of the grid points of :func:`camera_motion` whose flow is within ``model.threshold`` px of
+    zero (the still model's support); 1.0 for a field too small for a grid."""
+    m = CameraModel() if model is None else model
+    f = np.asarray(flow, np.float32)
+    if f.ndim != 3 or f.shape[-1] != 2:
+        raise ValueError(f"flow must be (H, W, 2), got shape {f.shape}")
+    h, w = f.shape[:2]
+    b = min(4, h // 4, w // 4)
+    vec = f[b:h - b:m.grid, b:w - b:m.grid].reshape(-1, 2)
+    if vec.shape[0] == 0:
+        return 1.0
+    return float((np.linalg.norm(vec, axis=1) <= m.threshold).mean())
+
+
 def camera_motion(flow: Any, *, model: CameraModel | None = None) -> CameraMotion | None:
     """The camera's affine motion in flow field ``flow`` ``(H, W, 2)`` (px, u right, v down), or ``None``
     when the camera counts as still (see the module docstring). Deterministic (OpenCV's RANSAC is seeded)."""
@@ -109,7 +136,7 @@ def camera_motion(flow: Any, *, model: CameraModel | None = None) -> CameraMotio
         return None
     src = np.stack([xs, ys], -1).reshape(-1, 2).astype(np.float32)
     vec = f[ys, xs].reshape(-1, 2)
-    still = float((np.linalg.norm(vec, axis=1) <= m.threshold).mean())
+    still = still_fraction(f, model=m)
     cv2.setRNGSeed(0)
     mat, inliers = cv2.estimateAffine2D(src, src + vec, method=cv2.RANSAC, ransacReprojThreshold=m.threshold,
                                         maxIters=2000, confidence=0.995, refineIters=10)

@@ -22,7 +22,11 @@ zero for a still camera; for a moving camera (found in the flow field by
 :func:`spikevision.flow.camera.camera_motion`: one affine map that explains more
 of the field than zero flow does, confirmed by the same fit on a classical flow
 of the two windows) the affine motion of the background, so that a
-smooth background moving with the camera keeps its motion. ``camera=None`` pulls
+smooth background moving with the camera keeps its motion. When neither holds and
+nearly the whole field moves (under ``CameraModel.min_still`` of it is still: a fast pan
+that no affine fit explains within 0.5 px), the fit is retried at a looser tolerance
+(``CameraModel.retry_threshold``); if that fails too the camera is unknown and the flow is
+left as it is, not pulled towards zero. ``camera=None`` pulls
 towards zero always (the gate before moving cameras were handled). A moving
 region with no texture changes no rate either and takes the background's
 motion (no method can see its own motion anyway). The defaults (``sigma`` 6 px, ``low`` 0.03, ``high`` 0.035) were chosen for the shipped
@@ -38,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_binary_array, check_positive_int
-from .camera import CameraModel, camera_motion
+from .camera import CameraModel, camera_motion, still_fraction
 
 __all__ = ["StillGate", "TRAINING_GATE", "firing_rates", "rate_change", "still_gate_weight", "apply_still_gate"]
 
@@ -150,6 +154,8 @@ def apply_still_gate(flow: Any, w0: Any, w1: Any, *, dt: int, gate: StillGate | 
     if not np.isfinite(f).all():
         raise ValueError("flow contains NaN or infinite values")
     motion = None if g.camera is None else _moving_camera(f, w0, w1, g.camera)
+    if motion is _UNKNOWN:  # neither a still camera nor a camera motion both flows agree on: no background to pull to
+        return np.ascontiguousarray(f, dtype=np.float32)
     if motion is None:
         return np.ascontiguousarray(f * weight[..., None], dtype=np.float32)
     c = motion.field(*f.shape[:2])
@@ -160,18 +166,56 @@ def apply_still_gate(flow: Any, w0: Any, w1: Any, *, dt: int, gate: StillGate | 
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+#: :func:`_moving_camera`'s answer when the camera is neither still nor found moving
+_UNKNOWN = object()
+
+
 def _moving_camera(flow: np.ndarray, w0: Any, w1: Any, model: CameraModel) -> Any:
-    """The camera's motion, or ``None`` for a still camera: a motion found in ``flow`` counts only when a
-    classical flow of the two windows (ATFI images + DIS medium; unbiased on a rigid background, and not
-    spreading a moving object's motion over a smooth still background as a network can) finds one
-    too, within ``model.confirm`` px at every image corner; the classical fit is the one used."""
+    """The camera's motion, ``None`` for a still camera, or :data:`_UNKNOWN`: a motion found in ``flow`` counts
+    only when a classical flow of the two windows (ATFI images + DIS medium; unbiased on a rigid background,
+    and not spreading a moving object's motion over a smooth still background as a network can) finds one
+    too, within ``model.confirm`` px at every image corner; the classical fit is the one used. When none
+    counts and under ``model.min_still`` of ``flow`` and of the classical flow is still, the fits are
+    retried at ``model.retry_threshold`` px (a camera, or still when ``flow`` is that close to zero on
+    ``model.min_still`` of the grid); failing that the camera is unknown."""
+    from dataclasses import replace
+
     from .classical import classical_flow_windows
 
     motion = camera_motion(flow, model=model)
-    if motion is None or model.confirm <= 0:
+    if motion is not None and model.confirm <= 0:
         return motion
-    check = camera_motion(classical_flow_windows(w0, w1, recon="atfi", preset="medium"), model=model)
-    if check is None or _corner_gap(check, motion, flow.shape[:2]) > model.confirm:
+    classical = None
+    if motion is not None:
+        classical = classical_flow_windows(w0, w1, recon="atfi", preset="medium")
+        check = _confirmed(motion, classical, model, flow.shape[:2])
+        if check is not None:
+            return check
+    if still_fraction(flow, model=model) >= model.min_still:
+        return None
+    if classical is None:
+        classical = classical_flow_windows(w0, w1, recon="atfi", preset="medium")
+    if still_fraction(classical, model=model) >= model.min_still:  # the spikes show a still camera
+        return None
+    if model.retry_threshold > 0:
+        loose = replace(model, threshold=model.retry_threshold)
+        motion = camera_motion(flow, model=loose)
+        if motion is not None and model.confirm <= 0:
+            return motion
+        if motion is not None:
+            check = _confirmed(motion, classical, loose, flow.shape[:2])
+            if check is not None:
+                return check
+        if still_fraction(flow, model=loose) >= model.min_still:  # still within the looser tolerance
+            return None
+    return _UNKNOWN
+
+
+def _confirmed(motion: Any, classical: np.ndarray, model: CameraModel, shape: tuple[int, int]) -> Any:
+    """The camera motion fitted to ``classical`` when it lies within ``model.confirm`` px of ``motion`` at every
+    corner, else ``None``."""
+    check = camera_motion(classical, model=model)
+    if check is None or _corner_gap(check, motion, shape) > model.confirm:
         return None
     return check
 
