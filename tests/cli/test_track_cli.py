@@ -25,6 +25,22 @@ def test_synth_track_layout(dataset):
     assert set(gt[:, 0]) <= set(range(1, 121, 10))
 
 
+def test_synth_track_photos_and_size(tmp_path):
+    pytest.importorskip("cv2")
+    res = CliRunner().invoke(cli, ["synth-track", "-o", str(tmp_path / "p"), "--sequences", "1", "--frames", "20",
+                                   "-H", "64", "-W", "96", "--photos", "1", "--size", "10", "14", "--json"])
+    if res.exit_code != 0 and "needs matplotlib or scikit-learn" in str(res.exception):
+        pytest.skip("no sample photos installed")
+    assert res.exit_code == 0, res.output
+    meta = json.loads((tmp_path / "p" / "seq_0000" / "spikes.json").read_text())
+    scene = meta["tracking"]["scene"]
+    assert {layer["texture"] for layer in scene["layers"]} == {"photo"}
+    gt = read_mot(tmp_path / "p" / "seq_0000" / "gt" / "gt.txt")
+    assert gt[:, 4].max() <= 16 and gt[:, 5].max() <= 16
+    bad = CliRunner().invoke(cli, ["synth-track", "-o", str(tmp_path / "q"), "--size", "40", "12"])
+    assert bad.exit_code != 0 and "size" in bad.output
+
+
 def test_track_writes_mot_rows_and_video(dataset, tmp_path):
     seq = dataset / "seq_0000"
     out = tmp_path / "tracks.txt"

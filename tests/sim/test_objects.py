@@ -23,6 +23,29 @@ def test_track_scene_is_deterministic_and_in_range():
     assert img.shape == (80, 120) and 0 <= img.min() and img.max() <= 1
 
 
+def test_photo_scenes_use_other_photos_than_the_evaluation_set():
+    pytest.importorskip("cv2")
+    from spikevision.sim.objects import training_photos
+
+    try:
+        photos = training_photos()
+    except ImportError:
+        pytest.skip("neither matplotlib nor scikit-learn is installed (no sample photos)")
+    assert photos and all(p.ndim == 2 and 0 <= p.min() and p.max() <= 1 for p in photos)
+    a = track_scene(seed=3, height=80, width=120, size=(12, 20), photo_fraction=1.0)
+    b = track_scene(seed=3, height=80, width=120, size=(12, 20), photo_fraction=1.0)
+    np.testing.assert_array_equal(a.intensity(40.0), b.intensity(40.0))
+    assert a.info["photo"] and {layer.texture.kind for layer in a.all_layers} == {"photo"}
+    img = a.intensity(10.0)
+    assert img.shape == (80, 120) and 0 <= img.min() and img.max() <= 1 and img.std() > 0.01
+    # without photos the same seed draws the procedural scene it always drew
+    c = track_scene(seed=3, height=80, width=120, size=(12, 20))
+    assert not c.info["photo"] and "photo" not in {layer.texture.kind for layer in c.all_layers}
+    from spikevision.sim.camera_motion import sample_photo_files
+
+    assert all("skimage" not in str(f) for f in sample_photo_files())
+
+
 def _two_boxes(t_cross=20.0):
     bg = Layer(Shape("plane"), Texture(np.full((4, 4), 0.4, np.float32)), Motion(center=(49.5, 19.5)))
     sq = Shape("polygon", [(-5, -4), (5, -4), (5, 4), (-5, 4)])
@@ -73,6 +96,8 @@ def test_bad_arguments(tmp_path):
         track_scene(seed=0, speed=(0.5, 0.1))
     with pytest.raises(ValueError):
         track_scene(seed=0, textures=("plaid",))
+    with pytest.raises(ValueError, match="photo_fraction"):
+        track_scene(seed=0, photo_fraction=1.5)
     with pytest.raises(TypeError, match="gt="):
         write_track_sequence(lambda t: np.zeros((8, 8), np.float32), tmp_path / "x", n_frames=4)
     with pytest.raises(FileNotFoundError):

@@ -82,10 +82,15 @@ def register(group: click.Group) -> None:
                   help="Fastest camera drift, px per spike frame (half the sequences drift).")
     @click.option("--dim", type=click.FloatRange(min=0, max=1), default=0.2, show_default=True,
                   help="Fraction of dim scenes.")
+    @click.option("--size", nargs=2, type=click.FloatRange(min=0, min_open=True), default=(24.0, 64.0),
+                  show_default=True, help="Range of the objects' box sides, px.")
+    @click.option("--photos", type=click.FloatRange(min=0, max=1), default=0.0, show_default=True,
+                  help="Fraction of scenes textured with matplotlib's and scikit-learn's sample photos "
+                       "(never scikit-image's, kept for evaluation).")
     @camera_options
     @click.option("--json", "as_json", is_flag=True, help="Print the written folders as JSON.")
     def synth_track(out_dir, n_sequences, seed, height, width, n_frames, gt_every, n_objects, max_speed, drift, dim,
-                    preset, threshold, gain, rate_hz, no_random_init, threshold_spread, dark_current, shot_noise,
+                    size, photos, preset, threshold, gain, rate_hz, no_random_init, threshold_spread, dark_current, shot_noise,
                     hot_pixels, dead_pixels, as_json):
         """Write tracking sequences: spikes (.dat) + MOTChallenge gt/gt.txt with boxes and identities.
 
@@ -98,7 +103,8 @@ def register(group: click.Group) -> None:
         settings = _settings(threshold, gain, rate_hz, no_random_init, threshold_spread, dark_current, shot_noise,
                              hot_pixels, dead_pixels, preset)
         opts = {"height": height, "width": width, "speed": (min(0.15, max_speed), max_speed),
-                "drift": (0.0, drift), "dim_fraction": dim}
+                "drift": (0.0, drift), "dim_fraction": dim, "photo_fraction": photos,
+                "size": tuple(size)}
         if n_objects is not None:
             opts["n_objects"] = n_objects
         try:

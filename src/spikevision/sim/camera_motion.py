@@ -38,6 +38,7 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = ["CameraPath", "MovingObject", "MovingCameraScene", "moving_camera_scene", "package_photos",
+           "sample_photo_files",
            "CAMERA_KINDS"]
 
 #: Kinds of camera motion :func:`moving_camera_scene` draws from.
@@ -186,7 +187,7 @@ def package_photos(min_side: int = 256) -> list[np.ndarray]:
             out.append(np.asarray(im, np.float32))
     except ImportError:
         pass
-    for path in _other_photo_files():
+    for path in sample_photo_files():
         from PIL import Image
 
         with Image.open(path) as im:
@@ -197,7 +198,8 @@ def package_photos(min_side: int = 256) -> list[np.ndarray]:
     return out
 
 
-def _other_photo_files() -> list[Path]:
+def sample_photo_files() -> list[Path]:
+    """Photographs in matplotlib's and scikit-learn's sample data (those installed); no scikit-image ones."""
     files = []
     for mod, rel in (("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
                      ("sklearn", "datasets/images/china.jpg"), ("sklearn", "datasets/images/flower.jpg")):

@@ -29,6 +29,7 @@ MOTChallenge convention).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -42,7 +43,7 @@ from .camera import REDS_PRESET, CameraSettings
 from .scenes import Layer, Motion, Scene, Shape, Texture, make_texture
 
 __all__ = ["track_scene", "object_boxes", "gt_rows", "write_track_sequence", "write_track_dataset",
-           "find_track_sequences", "MIN_VISIBILITY", "TRACK_TEXTURES"]
+           "find_track_sequences", "training_photos", "MIN_VISIBILITY", "TRACK_TEXTURES"]
 
 #: Ground-truth boxes seen less than this (fraction) are marked "ignore" (consider flag 0).
 MIN_VISIBILITY = 0.25
@@ -55,6 +56,49 @@ def _span(v: Any, name: str) -> tuple[float, float]:
     if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo <= hi):
         raise ValueError(f"{name} must be a number or a (low, high) range with 0 <= low <= high, got {v!r}")
     return lo, hi
+
+
+@functools.lru_cache(maxsize=1)
+def training_photos() -> tuple[np.ndarray, ...]:
+    """Grey photographs for ``photo_fraction`` scenes: matplotlib's and scikit-learn's sample photos.
+
+    Deliberately none of scikit-image's bundled photos: those are the pool of the independent
+    evaluation generator (``scripts/make_track_eval_set.py``). Raises ``ImportError`` when
+    neither package is installed.
+    """
+    from PIL import Image
+
+    from .camera_motion import sample_photo_files
+
+    out = []
+    for path in sample_photo_files():
+        with Image.open(path) as im:
+            out.append(np.asarray(im.convert("L"), np.float32) / 255.0)
+    if not out:
+        raise ImportError("photo_fraction > 0 needs matplotlib or scikit-learn (their sample photos)")
+    return tuple(out)
+
+
+def _photo_texture(rng: np.random.Generator, h: int, w: int) -> Texture:
+    """A random crop (scale 1-2 x covering, flips, quarter turns) of one of :func:`training_photos`, ``(h, w)``."""
+    import cv2
+
+    img = training_photos()[int(rng.integers(len(training_photos())))]
+    if rng.random() < 0.5:
+        img = img.T
+    s = max(h / img.shape[0], w / img.shape[1]) * rng.uniform(1.0, 2.0)
+    img = cv2.resize(img, (max(w, int(math.ceil(img.shape[1] * s))), max(h, int(math.ceil(img.shape[0] * s)))),
+                     interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    r = int(rng.integers(0, img.shape[0] - h + 1))
+    c = int(rng.integers(0, img.shape[1] - w + 1))
+    patch = img[r:r + h, c:c + w]
+    if rng.random() < 0.5:
+        patch = patch[:, ::-1]
+    if rng.random() < 0.5:
+        patch = patch[::-1]
+    lo, hi = np.percentile(patch, [1, 99])
+    patch = np.clip((patch - lo) / (hi - lo + 1e-6), 0, 1)
+    return Texture(np.ascontiguousarray(patch, np.float32), kind="photo")
 
 
 def _window(tex: Texture, lo: float, hi: float) -> Texture:
@@ -78,6 +122,7 @@ def track_scene(
     dim_fraction: float = 0.2,
     duration: float = 300.0,
     textures: Sequence[str] = TRACK_TEXTURES,
+    photo_fraction: float = 0.0,
 ) -> Scene:
     """A random scene of moving objects for tracking; every choice is drawn from ``seed``.
 
@@ -104,6 +149,11 @@ def track_scene(
         (about the same place and time) in the middle of it.
     textures:
         Texture kinds (:data:`TRACK_TEXTURES` by default).
+    photo_fraction:
+        Probability that a scene's background and object textures are crops of
+        :func:`training_photos` instead (matplotlib's and scikit-learn's sample
+        photos, never scikit-image's). ``0`` (default) draws exactly what earlier
+        versions drew for the same seed.
 
     Returns
     -------
@@ -121,7 +171,8 @@ def track_scene(
     b_lo, b_hi = _span(brightness, "brightness")
     if s_lo <= 0 or b_lo <= 0 or b_hi > 1 or n_lo != int(n_lo) or n_hi != int(n_hi):
         raise ValueError("size must be > 0, brightness in (0, 1], n_objects whole numbers")
-    for name, p in (("drift_probability", drift_probability), ("dim_fraction", dim_fraction)):
+    for name, p in (("drift_probability", drift_probability), ("dim_fraction", dim_fraction),
+                    ("photo_fraction", photo_fraction)):
         if not 0 <= float(p) <= 1:
             raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
     if not textures or any(k not in TRACK_TEXTURES + ("natural",) for k in textures):
@@ -134,8 +185,12 @@ def track_scene(
     da = rng.uniform(0, 2 * math.pi)
     bg_vel = (dv * math.cos(da), dv * math.sin(da))
     margin = int(math.ceil(dv * duration)) + 8
-    bg_tex = _window(make_texture(str(rng.choice(textures)), size=(height + 2 * margin, width + 2 * margin), seed=rng),
-                     *sorted(rng.uniform(0.15, 0.75, 2)))
+    photo = float(photo_fraction) > 0 and rng.random() < float(photo_fraction)
+
+    def texture(h: int, w: int) -> Texture:
+        return _photo_texture(rng, h, w) if photo else make_texture(str(rng.choice(textures)), size=(h, w), seed=rng)
+
+    bg_tex = _window(texture(height + 2 * margin, width + 2 * margin), *sorted(rng.uniform(0.15, 0.75, 2)))
     background = Layer(Shape("plane"), bg_tex,
                        Motion(center=((width - 1) / 2, (height - 1) / 2), velocity=bg_vel, t_ref=0.0))
     n = int(rng.integers(int(n_lo), int(n_hi) + 1))
@@ -155,7 +210,7 @@ def track_scene(
         bright = rng.random() < 0.5
         lo, hi = (rng.uniform(0.6, 0.75), rng.uniform(0.9, 1.0)) if bright else (rng.uniform(0.0, 0.05),
                                                                                     rng.uniform(0.2, 0.35))
-        tex = _window(make_texture(str(rng.choice(textures)), size=(int(h_box) + 4, int(w_box) + 4), seed=rng), lo, hi)
+        tex = _window(texture(int(h_box) + 4, int(w_box) + 4), lo, hi)
         v = rng.uniform(v_lo, v_hi)
         a = rng.uniform(0, 2 * math.pi)
         tc = t_cross + rng.uniform(-0.08, 0.08) * duration
@@ -163,7 +218,8 @@ def track_scene(
         layers.append(Layer(shape, tex, Motion(center=c, velocity=(v * math.cos(a), v * math.sin(a)), t_ref=tc)))
     return Scene(height, width, background, tuple(layers), float(br),
                  info={"seed": int(seed), "generator": "spikevision.sim.objects.track_scene",
-                       "duration": duration, "ids": list(range(1, n + 1)), "camera_drift": list(bg_vel)})
+                       "duration": duration, "ids": list(range(1, n + 1)), "camera_drift": list(bg_vel),
+                       "photo": bool(photo)})
 
 
 def object_boxes(scene: Scene, t: float) -> np.ndarray:
