@@ -26,13 +26,10 @@ ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
-@pytest.fixture
-def server(bundled, export_dir):
+def serve_app(app):
+    """Serve ``app`` on a free loopback port in a thread; yields the page's URL."""
     import uvicorn
 
-    from spikevision.view import LoadOptions, ViewSettings, create_app, open_catalog
-
-    app = create_app(open_catalog(bundled, LoadOptions(sensor="vidar")), ViewSettings(export_dir=export_dir))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
@@ -43,10 +40,20 @@ def server(bundled, export_dir):
     while not srv.started and time.time() < deadline:
         time.sleep(0.05)
     assert srv.started, "the test server did not start"
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    srv.should_exit = True
-    th.join(10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    finally:
+        srv.should_exit = True
+        th.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def server(bundled, export_dir):
+    from spikevision.view import LoadOptions, ViewSettings, create_app, open_catalog
+
+    app = create_app(open_catalog(bundled, LoadOptions(sensor="vidar")), ViewSettings(export_dir=export_dir))
+    yield from serve_app(app)
 
 
 @pytest.fixture
@@ -175,28 +182,6 @@ def test_page_shows_errors_in_the_panel_not_as_exceptions(server, page):
     msg = page.eval_on_selector_all(".panel.failed .msg", "els => els.map(e => e.textContent)")
     assert any("needs frames [-17, 24)" in m for m in msg)
     assert page.errors == []
-
-
-def serve_app(app):
-    """Serve ``app`` on a free loopback port in a thread; yields the page's URL."""
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
-    th = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    th.start()
-    deadline = time.time() + 20
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "the test server did not start"
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    finally:
-        srv.should_exit = True
-        th.join(10)
-        sock.close()
 
 
 @pytest.fixture
