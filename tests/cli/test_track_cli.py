@@ -39,6 +39,8 @@ def test_synth_track_photos_and_size(tmp_path):
     assert gt[:, 4].max() <= 16 and gt[:, 5].max() <= 16
     bad = CliRunner().invoke(cli, ["synth-track", "-o", str(tmp_path / "q"), "--size", "40", "12"])
     assert bad.exit_code != 0 and "size" in bad.output
+    bad = CliRunner().invoke(cli, ["synth-track", "-o", str(tmp_path / "q"), "--photos", "2"])
+    assert bad.exit_code == 2 and "--photos" in bad.output and not (tmp_path / "q").exists()
 
 
 def test_track_writes_mot_rows_and_video(dataset, tmp_path):
