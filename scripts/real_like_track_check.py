@@ -11,7 +11,7 @@ static background.
 
 Usage::
 
-    python scripts/real_like_track_check.py [--data ../shared/data/real_uhsr_helicopter/uhsr.npz] [--method learned] [--json]
+    python scripts/real_like_track_check.py [--data ../shared/data/real_uhsr_helicopter/uhsr.npz] [--method learned [--weights W] [--threshold T]] [--json]
 
 Prints the tracks found (id, frames, mean velocity, mean IoU with the car's box), and the
 tracks found on the static capture alone (without the car).
@@ -71,12 +71,23 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--speed", type=float, default=0.46)
     ap.add_argument("--method", default="classical", help="tracking method (classical or learned)")
+    ap.add_argument("--weights", default=None, help="learned method: a checkpoint file or registry name")
+    ap.add_argument("--threshold", type=float, default=None, help="learned method: heatmap threshold")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    settings = None
+    if args.weights is not None or args.threshold is not None:
+        if args.method != "learned":
+            ap.error("--weights and --threshold are for --method learned")
+        from spikevision.track import TrackSettings
+        from spikevision.track.learned import LearnedSettings
+
+        kw = {"weights": args.weights, **({} if args.threshold is None else {"threshold": args.threshold})}
+        settings = TrackSettings(learned=LearnedSettings(**kw))
     with np.load(args.data) as z:
         real = z["spk"]
     spikes, boxes = car_sequence(real, repeat=args.repeat, speed=args.speed)
-    res = track(spikes, every=10, method=args.method)
+    res = track(spikes, every=10, method=args.method, settings=settings)
     out = []
     for tid in res.ids:
         r = res.track(tid)
@@ -86,7 +97,7 @@ def main() -> None:
         out.append({"id": int(tid), "first_frame": int(r[0, 0]), "last_frame": int(r[-1, 0]), "rows": len(r),
                     "velocity_px_per_frame": [round(float(v[0]), 3), round(float(v[1]), 3)],
                     "mean_iou_with_car": round(float(iou.mean()), 3)})
-    static = track(np.concatenate([real] * args.repeat), every=10, method=args.method)
+    static = track(np.concatenate([real] * args.repeat), every=10, method=args.method, settings=settings)
     spans = [int(np.ptp(static.track(t)[:, 0])) for t in static.ids]
     summary = {"method": args.method, "frames": int(len(spikes)), "size": list(spikes.shape[1:]),
                "car_speed": args.speed, "tracks": out, "static_capture_alone": {"tracks": len(spans), "spans_frames": spans}}

@@ -1,6 +1,7 @@
 """CLI: track (MOTChallenge rows, video), synth-track, eval track, errors."""
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -41,6 +42,22 @@ def test_synth_track_photos_and_size(tmp_path):
     assert bad.exit_code != 0 and "size" in bad.output
     bad = CliRunner().invoke(cli, ["synth-track", "-o", str(tmp_path / "q"), "--photos", "2"])
     assert bad.exit_code == 2 and "--photos" in bad.output and not (tmp_path / "q").exists()
+
+
+def test_synth_track_brightness(tmp_path):
+    args = ["--sequences", "3", "--frames", "20", "-H", "48", "-W", "64", "--dim", "0", "--json"]
+    res = CliRunner().invoke(cli, ["synth-track", "-o", str(tmp_path / "d"), "--brightness", "0.1", "0.2", *args])
+    assert res.exit_code == 0, res.output
+    seqs = json.loads(res.output)
+    bright = [json.loads((Path(s) / "spikes.json").read_text())["tracking"]["scene"]["brightness"] for s in seqs]
+    assert len(bright) == 3 and all(0.1 <= b <= 0.2 for b in bright)
+    res = CliRunner().invoke(cli, ["synth-track", "-o", str(tmp_path / "e"), *args])
+    default = [json.loads((Path(s) / "spikes.json").read_text())["tracking"]["scene"]["brightness"]
+               for s in json.loads(res.output)]
+    assert all(0.5 <= b <= 1.0 for b in default)
+    for bad_range in (["0.3", "0.1"], ["0", "0.2"], ["0.5", "1.5"]):
+        bad = CliRunner().invoke(cli, ["synth-track", "-o", str(tmp_path / "q"), "--brightness", *bad_range])
+        assert bad.exit_code == 2 and "brightness" in bad.output and not (tmp_path / "q").exists()
 
 
 def test_track_writes_mot_rows_and_video(dataset, tmp_path):

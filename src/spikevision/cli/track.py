@@ -81,7 +81,9 @@ def register(group: click.Group) -> None:
     @click.option("--drift", type=click.FloatRange(min=0), default=0.05, show_default=True,
                   help="Fastest camera drift, px per spike frame (half the sequences drift).")
     @click.option("--dim", type=click.FloatRange(min=0, max=1), default=0.2, show_default=True,
-                  help="Fraction of dim scenes.")
+                  help="Fraction of dim scenes (brightness 0.15-0.35 instead of --brightness).")
+    @click.option("--brightness", nargs=2, type=click.FloatRange(min=0, max=1, min_open=True), default=(0.5, 1.0),
+                  show_default=True, help="Range of the scenes' brightness (intensity scale) other than dim ones.")
     @click.option("--size", nargs=2, type=click.FloatRange(min=0, min_open=True), default=(24.0, 64.0),
                   show_default=True, help="Range of the objects' box sides, px.")
     @click.option("--photos", type=click.FloatRange(min=0, max=1), default=0.0, show_default=True,
@@ -90,7 +92,7 @@ def register(group: click.Group) -> None:
     @camera_options
     @click.option("--json", "as_json", is_flag=True, help="Print the written folders as JSON.")
     def synth_track(out_dir, n_sequences, seed, height, width, n_frames, gt_every, n_objects, max_speed, drift, dim,
-                    size, photos, preset, threshold, gain, rate_hz, no_random_init, threshold_spread, dark_current, shot_noise,
+                    brightness, size, photos, preset, threshold, gain, rate_hz, no_random_init, threshold_spread, dark_current, shot_noise,
                     hot_pixels, dead_pixels, as_json):
         """Write tracking sequences: spikes (.dat) + MOTChallenge gt/gt.txt with boxes and identities.
 
@@ -104,7 +106,7 @@ def register(group: click.Group) -> None:
                              hot_pixels, dead_pixels, preset)
         opts = {"height": height, "width": width, "speed": (min(0.15, max_speed), max_speed),
                 "drift": (0.0, drift), "dim_fraction": dim, "photo_fraction": photos,
-                "size": tuple(size)}
+                "size": tuple(size), "brightness": tuple(brightness)}
         if n_objects is not None:
             opts["n_objects"] = n_objects
         try:
