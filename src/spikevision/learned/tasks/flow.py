@@ -135,6 +135,10 @@ class SyntheticFlow:
 
     def __init__(self, settings: FlowSettings) -> None:
         self.settings = settings
+        if settings.scene.photo_fraction > 0:  # a missing or empty photo folder fails here, not in a worker
+            from ...flow.synthetic import photo_files
+
+            photo_files(settings.scene.photo_dir)
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         from ...flow.synthetic import make_sample
