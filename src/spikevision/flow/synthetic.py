@@ -340,7 +340,10 @@ def _soft_shape(rng: np.random.Generator, ch: int, cw: int, cx: float, cy: float
 
 class PhotoScene(LayeredScene):
     """:class:`LayeredScene` whose :meth:`flow` also gives a valid mask: pixels in the soft edge of an object
-    (alpha strictly between 0.05 and 0.95 at ``t0``), where two layers blend, are left out."""
+    (alpha strictly between 0.05 and 0.95 at ``t0``), where two layers blend, are left out.
+    ``camera_moving``: whether the camera pans (and maybe zooms and rotates)."""
+
+    camera_moving: bool = False
 
     def flow(self, t0: float, t1: float) -> tuple[np.ndarray, np.ndarray]:
         import cv2
@@ -411,7 +414,9 @@ def photo_scene(rng: np.random.Generator, height: int, width: int, cfg: SceneCon
     gain = _draw_gain(rng, *cfg.photo_gain_range, True)
     offset = float(rng.uniform(0, 0.05) * gain)
     rate = float(np.log(rng.uniform(0.6, 1.4)) / frames) if rng.random() < 0.2 else 0.0
-    return PhotoScene(layers, height, width, margin, gain * 0.9, offset, gain_rate=rate)
+    scene = PhotoScene(layers, height, width, margin, gain * 0.9, offset, gain_rate=rate)
+    scene.camera_moving = kind >= 0.2
+    return scene
 
 
 def _settings(rng: np.random.Generator, noisy_fraction: float) -> Any:
@@ -433,14 +438,16 @@ def sim_scene(rng: np.random.Generator, height: int, width: int, cfg: SceneConfi
 
 
 def make_sample(rng: np.random.Generator, *, height: int, width: int, dt: int, window: int,
-                cfg: SceneConfig = SceneConfig(), scene: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                cfg: SceneConfig = SceneConfig(), scene: Any = None,
+                info: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spike windows around ``t0`` and ``t0 + dt`` and the exact flow between them.
 
     ``scene`` (optional) is any object with ``intensity(t)`` and
     ``flow(t0, t1)`` (returning a flow or a ``(flow, valid)`` pair); by default
     a :func:`random_layered_scene`. Returns ``w1, w2`` ``(window, H, W)`` uint8,
     ``flow`` ``(H, W, 2)`` float32 and ``valid`` ``(H, W)`` bool as the 4th value
-    when the scene gives one (else all true) — i.e. ``(w1, w2, flow, valid)``.
+    when the scene gives one (else all true) — i.e. ``(w1, w2, flow, valid)``. ``info`` (optional
+    dict) receives ``camera_moving``: true for a photo scene whose camera moves.
     """
     from ..sim.camera import fire
 
@@ -465,6 +472,8 @@ def make_sample(rng: np.random.Generator, *, height: int, width: int, dt: int, w
     w1 = spikes[t0 - half : t0 - half + window]
     w2 = spikes[t0 + dt - half : t0 + dt - half + window]
     fl = scene.flow(start + t0, start + t0 + dt)
+    if info is not None:
+        info["camera_moving"] = bool(getattr(scene, "camera_moving", False))
     if isinstance(fl, tuple):
         fl, valid = fl
     else:
@@ -473,13 +482,19 @@ def make_sample(rng: np.random.Generator, *, height: int, width: int, dt: int, w
 
 
 def make_batch(rng: np.random.Generator, batch: int, *, size: int, dts: tuple[int, ...], window: int,
-               cfg: SceneConfig = SceneConfig()) -> tuple[np.ndarray, ...]:
-    """``batch`` samples of ``size x size``, one ``dt`` (drawn from ``dts``) per batch.
+               cfg: SceneConfig = SceneConfig(), infos: list | None = None) -> tuple[np.ndarray, ...]:
+    """``batch`` samples of ``size x size``, one ``dt`` (drawn from ``dts``) per batch; ``infos``
+    (optional list) receives each sample's ``info`` (see :func:`make_sample`).
 
     Returns ``w1, w2`` ``(B, window, S, S)`` uint8, ``flow`` ``(B, 2, S, S)``
     float32, ``valid`` ``(B, S, S)`` bool.
     """
     dt = int(rng.choice(np.asarray(dts)))
-    out = [make_sample(rng, height=size, width=size, dt=dt, window=window, cfg=cfg) for _ in range(batch)]
+    out = []
+    for _ in range(batch):
+        info: dict = {}
+        out.append(make_sample(rng, height=size, width=size, dt=dt, window=window, cfg=cfg, info=info))
+        if infos is not None:
+            infos.append(info)
     w1, w2, fl, va = (np.stack(x) for x in zip(*out))
     return w1, w2, np.ascontiguousarray(fl.transpose(0, 3, 1, 2)), va
