@@ -115,3 +115,18 @@ def test_training_source_checks_the_photo_dir_up_front(tmp_path):
     settings = FlowSettings(scene=SceneConfig(photo_dir=str(tmp_path / "missing"), photo_fraction=0.5))
     with pytest.raises(FileNotFoundError, match="photo_dir"):
         SyntheticFlow(settings)
+
+
+def test_moving_camera_samples_can_train_ungated():
+    from spikevision.learned.tasks.flow import FlowSettings, _finish
+
+    w = np.zeros((41, 24, 24), np.uint8)
+    w[::3] = 1  # a constant rate in both windows: the gate zeroes
+    fl, va = np.zeros((2, 24, 24), np.float32), np.ones((24, 24), bool)
+    gated = FlowSettings(still_gate=True)
+    ungated = FlowSettings(still_gate=True, gate_moving_cameras=False)
+    g_still = _finish(ungated, np.random.default_rng(1), w, w.copy(), fl, va, 20, camera_moving=False)[5]
+    g_moving = _finish(ungated, np.random.default_rng(1), w, w.copy(), fl, va, 20, camera_moving=True)[5]
+    g_default = _finish(gated, np.random.default_rng(1), w, w.copy(), fl, va, 20, camera_moving=True)[5]
+    assert g_still.mean() < 0.5 and np.array_equal(g_default, g_still)
+    assert (g_moving == 1).all()
