@@ -47,6 +47,10 @@ class FlowSettings:
     gamma: float = 0.8
     #: train and validate on the flow after the static-background gate (pixels it zeroes do not count)
     still_gate: bool = False
+    #: with ``still_gate``, gate the photo scenes whose camera moves too (the training gate takes every
+    #: camera as still; false: their loss sees the network's flow as it is, as the default gate at
+    #: inference leaves a moving camera's flow to the camera fit, not to zero)
+    gate_moving_cameras: bool = True
     val_samples: int = 24
     model_args: dict = field(default_factory=dict)
     scene: SceneConfig = field(default_factory=SceneConfig)
@@ -124,10 +128,15 @@ def _augment(rng: np.random.Generator, w1: np.ndarray, w2: np.ndarray, fl: np.nd
     return c(w1), c(w2), c(fl, dtype=np.float32), c(va)
 
 
-def _finish(settings: FlowSettings, rng: np.random.Generator, w1, w2, fl, va, dt: int) -> tuple[np.ndarray, ...]:
+def _finish(settings: FlowSettings, rng: np.random.Generator, w1, w2, fl, va, dt: int,
+            camera_moving: bool = False) -> tuple[np.ndarray, ...]:
     """Augment one sample, then add its warm start and gate: ``(w1, w2, flow, valid, init, gate)``."""
     w1, w2, fl, va = _augment(rng, w1, w2, fl, va)
-    return w1, w2, fl, va, _init(settings, w1, w2), sample_gate(settings, w1, w2, dt)
+    if camera_moving and not settings.gate_moving_cameras:
+        gate = np.ones(w1.shape[1:], np.float32)
+    else:
+        gate = sample_gate(settings, w1, w2, dt)
+    return w1, w2, fl, va, _init(settings, w1, w2), gate
 
 
 class SyntheticFlow:
@@ -135,14 +144,21 @@ class SyntheticFlow:
 
     def __init__(self, settings: FlowSettings) -> None:
         self.settings = settings
+        if settings.scene.photo_fraction > 0:  # a missing or empty photo folder fails here, not in a worker
+            from ...flow.synthetic import photo_files
+
+            photo_files(settings.scene.photo_dir)
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         from ...flow.synthetic import make_sample
 
         s = self.settings
         dt = int(rng.choice(np.asarray(s.dts)))
-        w1, w2, fl, va = make_sample(rng, height=s.size, width=s.size, dt=dt, window=_net_cfg(s).frames, cfg=s.scene)
-        return _finish(s, rng, w1, w2, np.ascontiguousarray(fl.transpose(2, 0, 1)), va, dt)
+        info: dict = {}
+        w1, w2, fl, va = make_sample(rng, height=s.size, width=s.size, dt=dt, window=_net_cfg(s).frames, cfg=s.scene,
+                                     info=info)
+        return _finish(s, rng, w1, w2, np.ascontiguousarray(fl.transpose(2, 0, 1)), va, dt,
+                       camera_moving=info["camera_moving"])
 
 
 class FolderFlow:
@@ -303,9 +319,12 @@ class FlowTask(Task):
         out = []
         for dt in s.dts:
             rng = np.random.default_rng([cfg.seed, 777_777, dt])
-            w1, w2, fl, va = make_batch(rng, s.val_samples, size=s.size, dts=(dt,), window=_net_cfg(s).frames, cfg=s.scene)
+            infos: list = []
+            w1, w2, fl, va = make_batch(rng, s.val_samples, size=s.size, dts=(dt,), window=_net_cfg(s).frames, cfg=s.scene,
+                                        infos=infos)
             init = np.stack([_init(s, a, b) for a, b in zip(w1, w2)])
-            gate = np.stack([sample_gate(s, a, b, dt) for a, b in zip(w1, w2)])
+            gate = np.stack([np.ones(a.shape[1:], np.float32) if i["camera_moving"] and not s.gate_moving_cameras
+                             else sample_gate(s, a, b, dt) for a, b, i in zip(w1, w2, infos)])
             out.append((dt, (w1, w2, fl, va, init, gate)))
         return out
 
