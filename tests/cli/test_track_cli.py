@@ -60,6 +60,48 @@ def test_synth_track_brightness(tmp_path):
         assert bad.exit_code == 2 and "brightness" in bad.output and not (tmp_path / "q").exists()
 
 
+def test_synth_track_object_brightness(tmp_path):
+    """Bright objects over a dark background: objects fire far more than the background."""
+    import numpy as np
+
+    from spikevision.io.formats import load
+    from spikevision.sim.objects import track_scene
+
+    args = ["--sequences", "2", "--frames", "30", "-H", "48", "-W", "64", "--dim", "0", "--objects", "2",
+            "--size", "14", "20", "--max-speed", "0.2", "--gt-every", "5", "--json"]
+    res = CliRunner().invoke(cli, ["synth-track", "-o", str(tmp_path / "d"), "--brightness", "0.05", "0.1",
+                                   "--object-brightness", "0.8", "1.0", *args])
+    assert res.exit_code == 0, res.output
+    for s in json.loads(res.output):
+        scene = json.loads((Path(s) / "spikes.json").read_text())["tracking"]["scene"]
+        assert scene["brightness"] == 1.0 and 0.05 <= scene["background_brightness"] <= 0.1
+        assert scene["object_brightness"] == [0.8, 1.0]
+        x = load(Path(s) / "spikes.dat").to_numpy().astype(np.float64)
+        gt = np.loadtxt(Path(s) / "gt" / "gt.txt", delimiter=",", ndmin=2)
+        inside = np.zeros(x.shape[1:], bool)
+        f = int(gt[0, 0])   # 1-based frame of the first ground-truth rows
+        for row in gt[gt[:, 0] == f]:
+            left, top, w, h = (int(v) for v in row[2:6])
+            inside[top + 3:top + h - 3, left + 3:left + w - 3] = True
+        outside = np.ones_like(inside)
+        for row in gt[gt[:, 0] == f]:
+            left, top, w, h = (int(v) for v in row[2:6])
+            outside[max(top - 3, 0):top + h + 3, max(left - 3, 0):left + w + 3] = False
+        frames = x[max(f - 4, 0):f + 3]
+        assert frames[:, outside].mean() < 0.1 < 0.3 < frames[:, inside].mean()
+    # objects move exactly as without the option: the option changes intensities only
+    a = track_scene(5, 48, 64, object_brightness=(0.8, 1.0))
+    b = track_scene(5, 48, 64)
+    assert [layer.motion for layer in a.layers] == [layer.motion for layer in b.layers]
+    assert b.brightness != 1.0 or a.info["background_brightness"] == b.brightness
+    assert "background_brightness" not in b.info
+    for bad_range in (["0.9", "0.5"], ["0", "0.5"], ["0.5", "1.5"]):
+        bad = CliRunner().invoke(cli, ["synth-track", "-o", str(tmp_path / "q"), "--object-brightness", *bad_range])
+        assert bad.exit_code == 2 and "--object-brightness" in bad.output and not (tmp_path / "q").exists()
+    with pytest.raises(ValueError, match="object_brightness"):
+        track_scene(0, 48, 64, object_brightness=(0.5, 0.2))
+
+
 def test_track_writes_mot_rows_and_video(dataset, tmp_path):
     seq = dataset / "seq_0000"
     out = tmp_path / "tracks.txt"

@@ -84,6 +84,10 @@ def register(group: click.Group) -> None:
                   help="Fraction of dim scenes (brightness 0.15-0.35 instead of --brightness).")
     @click.option("--brightness", nargs=2, type=click.FloatRange(min=0, max=1, min_open=True), default=(0.5, 1.0),
                   show_default=True, help="Range of the scenes' brightness (intensity scale) other than dim ones.")
+    @click.option("--object-brightness", nargs=2, type=float, default=None,
+                  help="LO HI in (0, 1]: objects' intensity range, independent of the scene brightness, which then "
+                       "dims only the background (bright objects over a dark background). Default: objects brighter "
+                       "or darker than the background, dimmed with it.")
     @click.option("--size", nargs=2, type=click.FloatRange(min=0, min_open=True), default=(24.0, 64.0),
                   show_default=True, help="Range of the objects' box sides, px.")
     @click.option("--photos", type=click.FloatRange(min=0, max=1), default=0.0, show_default=True,
@@ -92,7 +96,7 @@ def register(group: click.Group) -> None:
     @camera_options
     @click.option("--json", "as_json", is_flag=True, help="Print the written folders as JSON.")
     def synth_track(out_dir, n_sequences, seed, height, width, n_frames, gt_every, n_objects, max_speed, drift, dim,
-                    brightness, size, photos, preset, threshold, gain, rate_hz, no_random_init, threshold_spread, dark_current, shot_noise,
+                    brightness, object_brightness, size, photos, preset, threshold, gain, rate_hz, no_random_init, threshold_spread, dark_current, shot_noise,
                     hot_pixels, dead_pixels, as_json):
         """Write tracking sequences: spikes (.dat) + MOTChallenge gt/gt.txt with boxes and identities.
 
@@ -109,6 +113,11 @@ def register(group: click.Group) -> None:
                 "size": tuple(size), "brightness": tuple(brightness)}
         if n_objects is not None:
             opts["n_objects"] = n_objects
+        if object_brightness is not None:
+            lo, hi = object_brightness
+            if not (0 < lo <= hi <= 1):
+                raise click.BadParameter(f"need 0 < LO <= HI <= 1, got {lo} {hi}", param_hint="--object-brightness")
+            opts["object_brightness"] = (lo, hi)
         try:
             seqs = write_track_dataset(out_dir, n_sequences=n_sequences, seed=seed, n_frames=n_frames,
                                        gt_every=gt_every, settings=settings, scene_options=opts,

@@ -123,6 +123,7 @@ def track_scene(
     duration: float = 300.0,
     textures: Sequence[str] = TRACK_TEXTURES,
     photo_fraction: float = 0.0,
+    object_brightness: tuple[float, float] | None = None,
 ) -> Scene:
     """A random scene of moving objects for tracking; every choice is drawn from ``seed``.
 
@@ -154,6 +155,12 @@ def track_scene(
         :func:`training_photos` instead (matplotlib's and scikit-learn's sample
         photos, never scikit-image's). ``0`` (default) draws exactly what earlier
         versions drew for the same seed.
+    object_brightness:
+        ``(low, high)`` in ``(0, 1]``: every object's texture spans exactly this
+        intensity range, independent of the scene brightness, which then dims
+        only the background (bright objects over a dark background). ``None``
+        (default): objects are brighter or darker than the background and dimmed
+        with it, exactly as earlier versions drew for the same seed.
 
     Returns
     -------
@@ -177,6 +184,13 @@ def track_scene(
             raise ValueError(f"{name} must be a probability in [0, 1], got {p!r}")
     if not textures or any(k not in TRACK_TEXTURES + ("natural",) for k in textures):
         raise ValueError(f"textures must be a non-empty subset of {TRACK_TEXTURES + ('natural',)}, got {textures!r}")
+    if object_brightness is not None:
+        try:
+            o_lo, o_hi = (float(v) for v in object_brightness)
+        except (TypeError, ValueError):
+            raise ValueError(f"object_brightness must be a (low, high) pair, got {object_brightness!r}") from None
+        if not (0 < o_lo <= o_hi <= 1):
+            raise ValueError(f"object_brightness must satisfy 0 < low <= high <= 1, got {object_brightness!r}")
     duration = float(duration)
     rng = np.random.default_rng(seed)
     br = rng.uniform(0.15, 0.35) if rng.random() < dim_fraction else rng.uniform(b_lo, b_hi)
@@ -190,7 +204,13 @@ def track_scene(
     def texture(h: int, w: int) -> Texture:
         return _photo_texture(rng, h, w) if photo else make_texture(str(rng.choice(textures)), size=(h, w), seed=rng)
 
-    bg_tex = _window(texture(height + 2 * margin, width + 2 * margin), *sorted(rng.uniform(0.15, 0.75, 2)))
+    bg_lo, bg_hi = sorted(rng.uniform(0.15, 0.75, 2))
+    if object_brightness is not None:
+        # the scene brightness dims the background only; objects keep their own range
+        bg_lo, bg_hi, scene_br = bg_lo * br, bg_hi * br, 1.0
+    else:
+        scene_br = br
+    bg_tex = _window(texture(height + 2 * margin, width + 2 * margin), bg_lo, bg_hi)
     background = Layer(Shape("plane"), bg_tex,
                        Motion(center=((width - 1) / 2, (height - 1) / 2), velocity=bg_vel, t_ref=0.0))
     n = int(rng.integers(int(n_lo), int(n_hi) + 1))
@@ -210,16 +230,21 @@ def track_scene(
         bright = rng.random() < 0.5
         lo, hi = (rng.uniform(0.6, 0.75), rng.uniform(0.9, 1.0)) if bright else (rng.uniform(0.0, 0.05),
                                                                                     rng.uniform(0.2, 0.35))
+        if object_brightness is not None:
+            lo, hi = o_lo, o_hi
         tex = _window(texture(int(h_box) + 4, int(w_box) + 4), lo, hi)
         v = rng.uniform(v_lo, v_hi)
         a = rng.uniform(0, 2 * math.pi)
         tc = t_cross + rng.uniform(-0.08, 0.08) * duration
         c = (cross[0] + rng.normal(0, 4.0), cross[1] + rng.normal(0, 4.0))
         layers.append(Layer(shape, tex, Motion(center=c, velocity=(v * math.cos(a), v * math.sin(a)), t_ref=tc)))
-    return Scene(height, width, background, tuple(layers), float(br),
-                 info={"seed": int(seed), "generator": "spikevision.sim.objects.track_scene",
-                       "duration": duration, "ids": list(range(1, n + 1)), "camera_drift": list(bg_vel),
-                       "photo": bool(photo)})
+    info = {"seed": int(seed), "generator": "spikevision.sim.objects.track_scene",
+            "duration": duration, "ids": list(range(1, n + 1)), "camera_drift": list(bg_vel),
+            "photo": bool(photo)}
+    if object_brightness is not None:
+        info["background_brightness"] = float(br)
+        info["object_brightness"] = [o_lo, o_hi]
+    return Scene(height, width, background, tuple(layers), float(scene_br), info=info)
 
 
 def object_boxes(scene: Scene, t: float) -> np.ndarray:

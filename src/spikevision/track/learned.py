@@ -91,7 +91,7 @@ class LearnedSettings:
     """
 
     weights: str | None = None
-    threshold: float = 0.25
+    threshold: float = 0.5
     step: int = 20
     batch: int = 16
     max_objects: int = 16
